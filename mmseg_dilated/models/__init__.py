@@ -1,0 +1,4 @@
+# Importing the subpackages registers their components into mmseg.registry.MODELS.
+from .backbones import *  # noqa: F401,F403
+from .decode_heads import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403

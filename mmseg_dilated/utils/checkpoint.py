@@ -1,0 +1,147 @@
+"""Loading mmengine checkpoints on torch's weights-only unpickler.
+
+torch >= 2.6 loads with ``weights_only=True``; mmengine 0.10.7 calls ``torch.load`` without the argument,
+and the checkpoints its Runner saves hold a few non-tensor objects (the message hub's
+:class:`~mmengine.logging.HistoryBuffer` with its numpy arrays, numpy scalars in the runtime info).
+Those are refused by the weights-only unpickler, so ``--resume``, ``load_from``, ``tools/test.py`` and
+``init_cfg=dict(type='Pretrained')`` all fail.
+
+The fix here keeps the safe unpickler and allow-lists exactly the types mmengine writes, only for the
+duration of each load (``torch.serialization.safe_globals``), by replacing mmengine's local-file and
+HTTP checkpoint loaders. Anything else pickled in a checkpoint (a planted ``os.system`` call, a custom
+class) is refused with :class:`UnsafeCheckpointError` before any of it runs. There is deliberately no
+switch that turns the check off.
+"""
+import os
+import os.path as osp
+import pickle
+from typing import Callable, List, Optional
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+__all__ = [
+    'UnsafeCheckpointError', 'safe_load', 'mmengine_safe_globals',
+    'load_from_local_safe'
+]
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds a pickled object outside the allow-list."""
+
+
+def _numpy_globals() -> List[Callable]:
+    """The numpy objects that pickled arrays, dtypes and scalars refer to.
+
+    numpy 2 moved ``numpy.core`` to ``numpy._core``; pickles name whichever module wrote them, so both
+    spellings are allowed where they exist.
+    """
+    allowed: List = [np.ndarray, np.dtype]
+    for mod_name in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        try:
+            mod = __import__(mod_name, fromlist=['_reconstruct', 'scalar'])
+        except ImportError:
+            continue
+        allowed.append((mod._reconstruct, f'{mod_name}._reconstruct'))
+        allowed.append((mod.scalar, f'{mod_name}.scalar'))
+    # numpy >= 1.25 pickles dtypes by their class (numpy.dtypes.Float64DType, ...).
+    dtypes_mod = getattr(np, 'dtypes', None)
+    if dtypes_mod is not None:
+        for name in dir(dtypes_mod):
+            obj = getattr(dtypes_mod, name)
+            if isinstance(obj, type) and issubclass(obj, np.dtype):
+                allowed.append(obj)
+    return allowed
+
+
+_HISTORY_BUFFER_STATISTICS = frozenset(('min', 'max', 'current', 'mean'))
+
+
+def _history_buffer_getattr(owner, name):
+    """Stands in for ``getattr`` while unpickling; resolves only HistoryBuffer's statistics methods.
+
+    ``HistoryBuffer.__getstate__`` pickles its ``statistics_methods`` dict, whose values (plain
+    functions such as ``HistoryBuffer.min``) pickle as ``getattr(HistoryBuffer, 'min')``. Allowing the
+    real ``builtins.getattr`` would let a crafted file walk from any allowed object to ``os.system``,
+    so the pickle's ``getattr`` is bound to this function instead.
+    """
+    allowed = _HISTORY_BUFFER_STATISTICS | set(HistoryBuffer._statistics_methods)
+    if owner is HistoryBuffer and isinstance(name, str) and name in allowed:
+        method = getattr(HistoryBuffer, name, None)
+        if callable(method):
+            return method
+    raise pickle.UnpicklingError(
+        f'getattr({owner!r}, {name!r}) is not allowed: only the statistics methods of '
+        'mmengine.logging.HistoryBuffer may be looked up while loading a checkpoint')
+
+
+def mmengine_safe_globals() -> List:
+    """Exactly the non-tensor objects that mmengine 0.10.7's Runner writes into a checkpoint.
+
+    The message hub's :class:`HistoryBuffer` (with a restricted ``getattr`` for its statistics
+    methods) and numpy arrays, dtypes and scalars.
+    """
+    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'),
+            (_history_buffer_getattr, '__builtin__.getattr')] + _numpy_globals()
+
+
+_SAFE_GLOBALS = mmengine_safe_globals()
+
+
+def safe_load(file, map_location=None):
+    """``torch.load`` with ``weights_only=True`` and mmengine's checkpoint types allow-listed.
+
+    Args:
+        file (str | os.PathLike | file-like): The checkpoint.
+        map_location (str | torch.device | callable, optional): As in :func:`torch.load`.
+
+    Raises:
+        UnsafeCheckpointError: The file pickles an object that is not a tensor, a plain container or
+            one of :func:`mmengine_safe_globals`. Nothing from the file has been executed.
+    """
+    name = file if isinstance(file, (str, os.PathLike)) else getattr(
+        file, 'name', '<stream>')
+    with torch.serialization.safe_globals(_SAFE_GLOBALS):
+        try:
+            return torch.load(file, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as err:
+            raise UnsafeCheckpointError(
+                f'Refused to load checkpoint {name}: it pickles an object that is not a tensor, a '
+                'plain container or one of the types mmengine saves, so loading it could run '
+                'arbitrary code. Only load checkpoints from sources you trust. If this file is a '
+                'trusted checkpoint written by other code, re-save just its weights '
+                "(torch.save({'state_dict': model.state_dict()}, path)) in the environment that "
+                f'made it. Unpickler said: {err}') from None
+
+
+@CheckpointLoader.register_scheme(prefixes='', force=True)
+def load_from_local_safe(filename: str, map_location: Optional[str] = None):
+    """mmengine's local-file checkpoint loader, on the weights-only unpickler."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(
+            f'Checkpoint {filename} does not exist. Check the path given to load_from, '
+            '--resume, tools/test.py or init_cfg=dict(type="Pretrained", checkpoint=...).')
+    return safe_load(filename, map_location=map_location)
+
+
+@CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), force=True)
+def load_from_http_safe(filename: str,
+                        map_location: Optional[str] = None,
+                        model_dir: Optional[str] = None):
+    """mmengine's HTTP loader, downloading to torch's hub cache, then loading safely."""
+    from mmengine.dist import barrier, get_dist_info
+    from torch.hub import download_url_to_file, get_dir
+    from urllib.parse import urlparse
+
+    rank, world_size = get_dist_info()
+    model_dir = model_dir or osp.join(get_dir(), 'checkpoints')
+    os.makedirs(model_dir, exist_ok=True)
+    cached = osp.join(model_dir, osp.basename(urlparse(filename).path))
+    if rank == 0 and not osp.exists(cached):
+        download_url_to_file(filename, cached, progress=False)
+    if world_size > 1:
+        barrier()
+    return safe_load(cached, map_location=map_location)

@@ -1,0 +1,162 @@
+"""Checks that tools/train.py and tools/test.py run before building mmengine's Runner.
+
+They turn the failures users hit most (a dataset that is not prepared, ``--amp`` without a GPU, NCCL on
+a machine without GPUs) into one clear message up front instead of a stack trace from inside a data
+loader or mmengine's AMP wrapper.
+"""
+import os.path as osp
+from typing import Iterator, List, Sequence
+
+import torch
+from mmengine.config import Config, ConfigDict
+
+__all__ = [
+    'DatasetNotPreparedError', 'iter_leaf_datasets', 'check_dataset_paths',
+    'check_amp_available', 'cpu_distributed_options', 'load_config', 'mmseg_tool'
+]
+
+_PREPARE_HINTS = {
+    'PascalVOCDataset':
+    'Prepare Pascal VOC 2012 with the SBD augmented labels: extract VOCtrainval_11-May-2012.tar so '
+    'that data/VOCdevkit/VOC2012/{JPEGImages,SegmentationClass,ImageSets} exist, extract SBD\'s '
+    'benchmark.tgz to data/VOCdevkit/VOCaug, then run mmseg\'s converter: python '
+    '$(python -c "import mmseg,os;print(os.path.dirname(mmseg.__file__))")/.mim/tools/'
+    'dataset_converters/voc_aug.py data/VOCdevkit data/VOCdevkit/VOCaug --nproc 8 '
+    '(it writes SegmentationClassAug/ and ImageSets/Segmentation/aug.txt). See the README, '
+    '"Preparing datasets".',
+    'CityscapesDataset':
+    'Prepare Cityscapes: extract leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip into '
+    'data/cityscapes, pip install cityscapesscripts, then run mmseg\'s converter: python '
+    '$(python -c "import mmseg,os;print(os.path.dirname(mmseg.__file__))")/.mim/tools/'
+    'dataset_converters/cityscapes.py data/cityscapes --nproc 8 (it writes the *_labelTrainIds.png '
+    'maps). See the README, "Preparing datasets".',
+}
+
+
+class DatasetNotPreparedError(FileNotFoundError):
+    """A dataset a config needs is not where the config says."""
+
+
+def iter_leaf_datasets(dataset_cfg) -> Iterator[ConfigDict]:
+    """Yield the concrete dataset configs inside wrappers (ConcatDataset, RepeatDataset, ...)."""
+    if dataset_cfg is None:
+        return
+    if isinstance(dataset_cfg, (list, tuple)):
+        for d in dataset_cfg:
+            yield from iter_leaf_datasets(d)
+        return
+    if 'datasets' in dataset_cfg:
+        yield from iter_leaf_datasets(dataset_cfg['datasets'])
+    elif 'dataset' in dataset_cfg:
+        yield from iter_leaf_datasets(dataset_cfg['dataset'])
+    else:
+        yield dataset_cfg
+
+
+def _missing_paths(ds) -> List[str]:
+    if ds.get('type') == 'ContextShapesDataset' and ds.get('generate', True):
+        return []  # generated on first use
+    root = ds.get('data_root') or ''
+    missing = []
+    if root and not osp.isdir(root):
+        return [osp.abspath(root)]
+    for key, sub in (ds.get('data_prefix') or {}).items():
+        if key.endswith('_path') and sub and not osp.isdir(osp.join(root, sub)):
+            missing.append(osp.abspath(osp.join(root, sub)))
+    ann = ds.get('ann_file') or ''
+    if ann and not osp.isfile(osp.join(root, ann)):
+        missing.append(osp.abspath(osp.join(root, ann)))
+    return missing
+
+
+def check_dataset_paths(cfg: Config, loaders=('train_dataloader', 'val_dataloader')) -> None:
+    """Raise :class:`DatasetNotPreparedError` naming every expected path that is missing.
+
+    Args:
+        cfg (Config): The full config.
+        loaders (Sequence[str]): Which dataloaders to check. Those absent from the config, or set to
+            None, are skipped.
+    """
+    problems = []
+    for loader in loaders:
+        loader_cfg = cfg.get(loader)
+        if not loader_cfg:
+            continue
+        for ds in iter_leaf_datasets(loader_cfg.get('dataset')):
+            missing = _missing_paths(ds)
+            if missing:
+                problems.append((loader, ds.get('type', '?'), missing))
+    if not problems:
+        return
+    lines = ['The dataset this config needs is not prepared. Missing:']
+    hints = []
+    for loader, ds_type, missing in problems:
+        lines += [f'  {p}   ({loader}, {ds_type})' for p in missing]
+        hint = _PREPARE_HINTS.get(ds_type)
+        if hint and hint not in hints:
+            hints.append(hint)
+    lines += hints or ['Set data_root (and data_prefix / ann_file) in the config, or with '
+                       '--cfg-options, to where the data is.']
+    lines.append('To try the package without any download, use the bundled data: '
+                 'python tools/train.py configs/context_toy.py')
+    raise DatasetNotPreparedError('\n'.join(lines))
+
+
+def load_config(path: str, options: Sequence[str] = ()) -> Config:
+    """``Config.fromfile`` plus ``--cfg-options`` given as raw ``key=value`` strings."""
+    import argparse
+    from mmengine.config import DictAction
+    cfg = Config.fromfile(path)
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--o', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
+    return cfg
+
+
+def mmseg_tool(name: str) -> str:
+    """Path of one of mmseg's own tools (``train.py``, ``test.py``) shipped in the mmseg wheel."""
+    import mmseg
+    path = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', name)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'mmseg\'s {name} is not at {path}. Install mmsegmentation 1.2.2 from its wheel '
+            '(pip install mmsegmentation==1.2.2), which ships its tools under mmseg/.mim/tools.')
+    return path
+
+
+def check_amp_available() -> None:
+    """mmengine's AmpOptimWrapper is CUDA-only (also NPU/MLU/MUSA builds); say so before it fails."""
+    from mmengine.device import (is_cuda_available, is_mlu_available, is_musa_available,
+                                 is_npu_available)
+    if not (is_cuda_available() or is_npu_available() or is_mlu_available()
+            or is_musa_available()):
+        raise SystemExit(
+            'error: --amp needs a GPU: mmengine\'s AmpOptimWrapper runs mixed precision on CUDA '
+            '(or NPU/MLU/MUSA) devices only, and this machine has none '
+            f'(torch {torch.__version__}, torch.cuda.is_available() is False). Train without --amp '
+            'on CPU.')
+
+
+def cpu_distributed_options(launcher: str) -> List[str]:
+    """Make mmengine's ``pytorch`` launcher work on machines without CUDA.
+
+    mmengine 0.10.7 starts ``torch.distributed`` with NCCL and calls ``torch.cuda.set_device``, and
+    wraps the model in DDP with ``device_ids=[LOCAL_RANK]``; all three need GPUs. Without CUDA this
+    starts the process group on gloo itself (mmengine then leaves it alone) and returns the config
+    options that make the DDP wrapper a CPU one. With CUDA, or without a launcher, it does nothing.
+
+    Returns:
+        list[str]: ``key=value`` options for ``--cfg-options``.
+    """
+    if launcher != 'pytorch' or torch.cuda.is_available():
+        return []
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    return [
+        'env_cfg.dist_cfg.backend=gloo',
+        'model_wrapper_cfg.type=MMDistributedDataParallel',
+        'model_wrapper_cfg.device_ids=None',
+        'model_wrapper_cfg.broadcast_buffers=False',
+    ]

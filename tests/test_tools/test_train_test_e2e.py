@@ -1,0 +1,127 @@
+"""End to end through the command-line tools: train, evaluate with mmseg's own test tool, resume,
+and two-process data-parallel training on CPU."""
+import os.path as osp
+import re
+
+import pytest
+import torch
+
+from mmseg_dilated.utils import mmseg_tool
+
+from _helpers import REPO, TINY_CONFIG, run_tool
+
+TRAIN = osp.join(REPO, 'tools', 'train.py')
+TEST = osp.join(REPO, 'tools', 'test.py')
+
+
+def _assert_ok(proc, what):
+    assert proc.returncode == 0, f'{what} failed ({proc.returncode}):\n{proc.stdout[-6000:]}'
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory, python):
+    """Four iterations of the tiny config with our tools/train.py; checkpoints at 2 and 4."""
+    cwd = tmp_path_factory.mktemp('e2e')
+    proc = run_tool([python, TRAIN, TINY_CONFIG, '--work-dir', 'work'], cwd)
+    _assert_ok(proc, 'tools/train.py')
+    return cwd, proc.stdout
+
+
+def test_train_saves_checkpoints_and_validates(trained):
+    cwd, out = trained
+    assert (cwd / 'work' / 'iter_2.pth').is_file()
+    assert (cwd / 'work' / 'iter_4.pth').is_file()
+    assert (cwd / 'data' / 'context_tiny' / 'JPEGImages' / 'train_00000.jpg').is_file()
+    # validation at iteration 4 printed mmseg's metrics for the four classes
+    assert re.search(r'Iter\(val\) \[3/3\].*mIoU: [0-9.]+', out), out[-3000:]
+    for name in ('background', 'square', 'disk', 'triangle'):
+        assert name in out
+
+
+def test_checkpoint_evaluates_with_mmsegs_own_test_tool(trained, python):
+    cwd, _ = trained
+    proc = run_tool([python, mmseg_tool('test.py'), TINY_CONFIG, 'work/iter_4.pth',
+                     '--work-dir', 'eval'], cwd)
+    _assert_ok(proc, "mmseg's tools/test.py")
+    assert 'Load checkpoint from work/iter_4.pth' in proc.stdout
+    assert re.search(r'Iter\(test\) \[3/3\].*mIoU: [0-9.]+', proc.stdout)
+
+
+def test_checkpoint_evaluates_with_our_test_tool_and_tta(trained, python):
+    cwd, _ = trained
+    proc = run_tool([python, TEST, TINY_CONFIG, 'work/iter_4.pth', '--work-dir', 'eval_tta',
+                     '--tta'], cwd)
+    _assert_ok(proc, 'tools/test.py --tta')
+    assert re.search(r'Iter\(test\) \[3/3\].*mIoU: [0-9.]+', proc.stdout)
+
+
+def test_resume_continues_from_saved_iteration(trained, python):
+    cwd, _ = trained
+    proc = run_tool([python, TRAIN, TINY_CONFIG, '--work-dir', 'work', '--resume',
+                     '--cfg-options', 'train_cfg.max_iters=6', 'train_cfg.val_interval=6'], cwd)
+    _assert_ok(proc, 'tools/train.py --resume')
+    out = proc.stdout
+    assert 'resumed epoch: 0, iter: 4' in out, out[-3000:]
+    assert re.search(r'Iter\(train\) \[5/6\]', out)
+    assert not re.search(r'Iter\(train\) \[[1-4]/6\]', out)
+    assert (cwd / 'work' / 'iter_6.pth').is_file()
+
+
+def test_load_from_and_pretrained_init(trained, python):
+    cwd, _ = trained
+    ckpt = str(cwd / 'work' / 'iter_4.pth')
+    proc = run_tool([python, TRAIN, TINY_CONFIG, '--work-dir', 'work_load_from', '--cfg-options',
+                     f'load_from={ckpt}', 'train_cfg.max_iters=1', 'train_cfg.val_interval=10'],
+                    cwd)
+    _assert_ok(proc, 'load_from')
+    assert f'Load checkpoint from {ckpt}' in proc.stdout
+
+    from mmengine.runner import load_checkpoint
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+    from mmengine.config import Config
+    register_all_modules()
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=ckpt, prefix='backbone.')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    saved = load_checkpoint(MODELS.build(cfg.model), ckpt)['state_dict']
+    for name, value in model.backbone.state_dict().items():
+        torch.testing.assert_close(value, saved['backbone.' + name], rtol=0, atol=0)
+
+
+def test_missing_dataset_fails_fast_with_instructions(tmp_path, python):
+    proc = run_tool([python, TRAIN, osp.join(REPO, 'configs', 'context_voc.py')], tmp_path,
+                    timeout=120)
+    assert proc.returncode != 0
+    out = proc.stdout
+    assert 'Traceback' not in out
+    assert osp.join(str(tmp_path), 'data', 'VOCdevkit', 'VOC2012') in out
+    assert 'voc_aug.py' in out
+
+
+def test_amp_without_gpu_says_so(tmp_path, python):
+    if torch.cuda.is_available():
+        pytest.skip('a GPU is present: --amp is valid here')
+    proc = run_tool([python, TRAIN, TINY_CONFIG, '--amp'], tmp_path, timeout=120)
+    assert proc.returncode != 0
+    assert '--amp needs a GPU' in proc.stdout
+    assert 'Traceback' not in proc.stdout
+
+
+def test_dist_train_two_processes_on_cpu(tmp_path, python):
+    proc = run_tool(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), TINY_CONFIG, '2',
+                     '--work-dir', 'work', '--cfg-options', 'train_cfg.max_iters=2',
+                     'train_cfg.val_interval=2'], tmp_path,
+                    env=dict(PYTHON=python, PORT='29517', OMP_NUM_THREADS='1'))
+    _assert_ok(proc, 'tools/dist_train.sh')
+    out = proc.stdout
+    assert re.search(r'Distributed launcher: pytorch', out)
+    assert re.search(r'GPU number: 2', out)  # mmengine's name for the world size
+    assert re.search(r'Iter\(train\) \[2/2\]', out)
+    ckpt = tmp_path / 'work' / 'iter_2.pth'
+    assert ckpt.is_file()
+    proc = run_tool([python, mmseg_tool('test.py'), TINY_CONFIG, str(ckpt), '--work-dir',
+                     'eval'], tmp_path)
+    _assert_ok(proc, 'evaluating the distributed checkpoint')
+    assert re.search(r'mIoU: [0-9.]+', proc.stdout)
