@@ -1,0 +1,3 @@
+from .boundary_iou_metric import BoundaryIoUMetric
+
+__all__ = ['BoundaryIoUMetric']
