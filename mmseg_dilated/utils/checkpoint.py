@@ -107,6 +107,8 @@ def safe_load(file, map_location=None):
         try:
             return torch.load(file, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as err:
+            if 'Weights only load failed' not in str(err):
+                raise _corrupt(name, err) from None
             raise UnsafeCheckpointError(
                 f'Refused to load checkpoint {name}: it pickles an object that is not a tensor, a '
                 'plain container or one of the types mmengine saves, so loading it could run '
@@ -114,6 +116,14 @@ def safe_load(file, map_location=None):
                 'trusted checkpoint written by other code, re-save just its weights '
                 "(torch.save({'state_dict': model.state_dict()}, path)) in the environment that "
                 f'made it. Unpickler said: {err}') from None
+        except (RuntimeError, EOFError, ValueError) as err:
+            raise _corrupt(name, err) from None
+
+
+def _corrupt(name, err) -> RuntimeError:
+    return RuntimeError(
+        f'Checkpoint {name} could not be read: it is not a torch checkpoint, or it is truncated or '
+        f'corrupt. Download or save it again. ({type(err).__name__}: {err})')
 
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)

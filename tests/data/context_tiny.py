@@ -7,5 +7,8 @@ val_dataloader = dict(dataset=tiny_dataset)
 test_dataloader = val_dataloader
 model = dict(backbone=dict(base_channels=8), decode_head=dict(in_channels=256))
 train_cfg = dict(max_iters=4, val_interval=4)
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2, max_keep_ckpts=-1))
 param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=8, by_epoch=False)]
+default_hooks = dict(
+    logger=dict(interval=1),
+    checkpoint=dict(interval=2, max_keep_ckpts=-1),
+    visualization=dict(interval=1))

@@ -125,3 +125,39 @@ def test_dist_train_two_processes_on_cpu(tmp_path, python):
                      'eval'], tmp_path)
     _assert_ok(proc, 'evaluating the distributed checkpoint')
     assert re.search(r'mIoU: [0-9.]+', proc.stdout)
+
+
+def test_show_dir_writes_overlays(trained, python):
+    cwd, _ = trained
+    proc = run_tool([python, TEST, TINY_CONFIG, 'work/iter_4.pth', '--work-dir', 'eval_show',
+                     '--show-dir', 'overlays'], cwd)
+    _assert_ok(proc, 'tools/test.py --show-dir')
+    pngs = sorted((cwd / 'overlays').rglob('*.png'))
+    assert len(pngs) == 3, pngs  # one per test image (the tiny config draws every iteration)
+    from PIL import Image
+    assert Image.open(pngs[0]).size == (64 * 2, 64)  # mmseg draws ground truth | prediction
+
+
+def test_demo_writes_overlay_of_the_input_size(trained, python):
+    cwd, _ = trained
+    from PIL import Image
+    img = cwd / 'data' / 'context_tiny' / 'JPEGImages' / 'val_00000.jpg'
+    proc = run_tool([python, osp.join(REPO, 'tools', 'demo.py'), str(img), TINY_CONFIG,
+                     'work/iter_4.pth', '--out', 'demo.png'], cwd)
+    _assert_ok(proc, 'tools/demo.py')
+    overlay = Image.open(cwd / 'demo.png')
+    assert overlay.size == Image.open(img).size
+    assert overlay.mode == 'RGB'
+    proc = run_tool([python, osp.join(REPO, 'tools', 'demo.py'), 'missing.jpg', TINY_CONFIG,
+                     'work/iter_4.pth', '--out', 'x.png'], cwd)
+    assert proc.returncode != 0 and 'image missing.jpg does not exist' in proc.stdout
+
+
+def test_plot_curves_reads_the_work_dir(trained, python):
+    cwd, _ = trained
+    proc = run_tool([python, osp.join(REPO, 'tools', 'analysis', 'plot_curves.py'), 'work',
+                     '--out', 'curves.png'], cwd)
+    _assert_ok(proc, 'plot_curves.py')
+    # four training iterations logged every iteration, one validation at iteration 4
+    assert '4 training points, 1 validation points' in proc.stdout
+    assert (cwd / 'curves.png').stat().st_size > 0

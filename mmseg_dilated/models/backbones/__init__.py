@@ -1,0 +1,4 @@
+from .dilated_vgg import DilatedVGG
+from .drn import DRN
+
+__all__ = ['DRN', 'DilatedVGG']

@@ -1,0 +1,234 @@
+"""Dilated VGG-16 front-end of Yu & Koltun (ICLR 2016) as an mmseg backbone."""
+import warnings
+from typing import Sequence
+
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
+
+from mmseg.registry import MODELS
+
+
+@MODELS.register_module()
+class DilatedVGG(BaseModule):
+    """Dilated VGG-16 front-end.
+
+    This backbone implements the front-end of `Multi-Scale Context
+    Aggregation by Dilated Convolutions <https://arxiv.org/abs/1511.07122>`_:
+    VGG-16 with pool4 and pool5 removed, conv5_x dilated by 2 and fc6/fc7
+    turned into convolutions (fc6: 7x7, dilation 4; fc7: 1x1), each followed
+    by ReLU and dropout. Output stride 8.
+
+    Padding: every conv uses "same" padding, ``dilation * (k - 1) / 2``, and
+    the pools round up (``ceil_mode``, as Caffe does), so an ``n`` pixel side
+    becomes ``ceil(ceil(ceil(n / 2) / 2) / 2)``. The original release uses
+    unpadded ("valid") convs on an input reflection-padded by 186 px; that
+    layout does not fit mmseg's crop/pad pipeline, so it is not reproduced.
+
+    Levels (``out_indices``, module names in brackets): 0 conv1 (conv1_1,
+    conv1_2, pool1), 1 conv2 (conv2_x, pool2), 2 conv3 (conv3_x, pool3),
+    3 conv4 (conv4_x), 4 conv5 (conv5_x, dilated), 5 fc (fc6, drop6, fc7,
+    drop7). Strides 2, 4, 8, 8, 8, 8; channels 64, 128, 256, 512, 512,
+    ``fc_channels``.
+
+    Args:
+        in_channels (int): Input image channels. Default: 3.
+        fc_channels (int): Width of fc6/fc7 (4096 in VGG-16; smaller values
+            for cheap experiments, which cannot load the ImageNet fc6/fc7).
+            Default: 4096.
+        dilations (Sequence[int]): Dilation of each level (conv1..conv5, fc6).
+            Default: (1, 1, 1, 1, 2, 4).
+        dropout_ratio (float): Dropout after fc6 and fc7. Default: 0.5.
+        out_indices (Sequence[int]): Levels to return. Default: (5, ).
+        frozen_stages (int): Freeze (stop grad, eval mode) the first
+            ``frozen_stages`` levels; -1 (or 0) freezes nothing. Default: -1.
+        conv_cfg (dict, optional): Conv layer config. Default: None.
+        norm_cfg (dict, optional): Norm layer after conv1_1..conv5_3 (VGG-16
+            has none; dict(type='BN') gives the vgg16_bn layout). fc6/fc7
+            never have one. Default: None.
+        norm_eval (bool): Keep BN layers in eval mode while training.
+            Default: False.
+        with_cp (bool): Gradient checkpointing per conv. Default: False.
+        pretrained (str, optional): Deprecated, use ``init_cfg``.
+            Default: None.
+        init_cfg (dict or list[dict], optional): Initialization config. None
+            gives Kaiming normal (fan_out) convs and norm weight 1, bias 0.
+            Default: None.
+
+    Attributes:
+        level_channels (tuple[int]): Output channels of every level.
+        out_channels (tuple[int]): Output channels of the returned levels.
+
+    Example:
+        >>> from mmseg_dilated.models.backbones import DilatedVGG
+        >>> import torch
+        >>> self = DilatedVGG(fc_channels=256, out_indices=(0, 2, 4, 5)).eval()
+        >>> inputs = torch.rand(1, 3, 33, 33)
+        >>> level_outputs = self.forward(inputs)
+        >>> for level_out in level_outputs:
+        ...     print(tuple(level_out.shape))
+        (1, 64, 17, 17)
+        (1, 256, 5, 5)
+        (1, 512, 5, 5)
+        (1, 256, 5, 5)
+    """
+
+    # (channels, number of 3x3 convs, max pool after the level) per level
+    conv_levels = ((64, 2, True), (128, 2, True), (256, 3, True),
+                   (512, 3, False), (512, 3, False))
+    num_levels = 6
+
+    def __init__(self,
+                 in_channels=3,
+                 fc_channels=4096,
+                 dilations=(1, 1, 1, 1, 2, 4),
+                 dropout_ratio=0.5,
+                 out_indices=(5, ),
+                 frozen_stages=-1,
+                 conv_cfg=None,
+                 norm_cfg=None,
+                 norm_eval=False,
+                 with_cp=False,
+                 pretrained=None,
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        if init_cfg is not None and pretrained is not None:
+            raise ValueError('init_cfg and pretrained cannot be set at the '
+                             'same time')
+        if isinstance(pretrained, str):
+            warnings.warn('DeprecationWarning: pretrained is deprecated, '
+                          'please use "init_cfg" instead')
+            self.init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        elif pretrained is None:
+            if init_cfg is None:
+                self.init_cfg = [
+                    dict(
+                        type='Kaiming',
+                        layer='Conv2d',
+                        mode='fan_out',
+                        nonlinearity='relu',
+                        distribution='normal'),
+                    dict(
+                        type='Constant',
+                        val=1,
+                        bias=0,
+                        layer=['_BatchNorm', 'GroupNorm'])
+                ]
+        else:
+            raise TypeError('pretrained must be a str or None, got '
+                            f'{type(pretrained).__name__}')
+
+        n = self.num_levels
+        dilations = tuple(dilations) if isinstance(dilations,
+                                                   Sequence) else dilations
+        if (not isinstance(dilations, tuple) or len(dilations) != n or any(
+                not isinstance(d, int) or d < 1 for d in dilations)):
+            raise ValueError(
+                f'dilations must be {n} positive ints (conv1..conv5, fc6), '
+                f'e.g. (1, 1, 1, 1, 2, 4); got {dilations!r}')
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        out_indices = tuple(out_indices)
+        if (not out_indices or any(
+                not isinstance(i, int) or not 0 <= i < n for i in out_indices)
+                or list(out_indices) != sorted(set(out_indices))):
+            raise ValueError(f'out_indices must be increasing level indices '
+                             f'in 0..{n - 1} (conv1..conv5, fc), got '
+                             f'{out_indices}')
+        if not (isinstance(frozen_stages, int) and -1 <= frozen_stages <= n):
+            raise ValueError(f'frozen_stages must be an int in -1..{n}, got '
+                             f'{frozen_stages!r}')
+        if not (isinstance(fc_channels, int) and fc_channels > 0):
+            raise ValueError(
+                f'fc_channels must be a positive int, got {fc_channels!r}')
+
+        self.fc_channels = fc_channels
+        self.dilations = dilations
+        self.out_indices = out_indices
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+
+        # level index -> names of its modules in forward order
+        self.level_modules = []
+        channels = in_channels
+        for i, (width, num_convs, pool) in enumerate(self.conv_levels):
+            names = []
+            for j in range(num_convs):
+                name = f'conv{i + 1}_{j + 1}'
+                self.add_module(
+                    name,
+                    ConvModule(
+                        channels,
+                        width,
+                        3,
+                        padding=dilations[i],
+                        dilation=dilations[i],
+                        conv_cfg=conv_cfg,
+                        norm_cfg=norm_cfg))
+                names.append(name)
+                channels = width
+            if pool:
+                name = f'pool{i + 1}'
+                self.add_module(
+                    name, nn.MaxPool2d(kernel_size=2, stride=2,
+                                       ceil_mode=True))
+                names.append(name)
+            self.level_modules.append(names)
+        self.fc6 = ConvModule(
+            channels,
+            fc_channels,
+            7,
+            padding=3 * dilations[5],
+            dilation=dilations[5],
+            conv_cfg=conv_cfg)
+        self.drop6 = nn.Dropout(dropout_ratio)
+        self.fc7 = ConvModule(fc_channels, fc_channels, 1, conv_cfg=conv_cfg)
+        self.drop7 = nn.Dropout(dropout_ratio)
+        self.level_modules.append(['fc6', 'drop6', 'fc7', 'drop7'])
+
+        self.level_channels = tuple(w for w, _, _ in self.conv_levels) + (
+            fc_channels, )
+        self.out_channels = tuple(self.level_channels[i] for i in out_indices)
+        self._freeze_stages()
+
+    def _freeze_stages(self):
+        """Freeze the first ``frozen_stages`` levels."""
+        for names in self.level_modules[:max(self.frozen_stages, 0)]:
+            for name in names:
+                m = getattr(self, name)
+                m.eval()
+                for param in m.parameters():
+                    param.requires_grad = False
+
+    def forward(self, x):
+        """Forward function.
+
+        Returns:
+            tuple[Tensor]: Feature maps of the levels in ``out_indices``.
+        """
+        outs = []
+        for i, names in enumerate(self.level_modules):
+            for name in names:
+                m = getattr(self, name)
+                if self.with_cp and isinstance(m, ConvModule) \
+                        and x.requires_grad:
+                    x = cp.checkpoint(m, x, use_reentrant=False)
+                else:
+                    x = m(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+    def train(self, mode=True):
+        """Set train mode, keeping frozen levels and (with ``norm_eval``) BN
+        layers in eval mode."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
