@@ -42,11 +42,12 @@ class DRNCheckpointError(ValueError):
 
 
 def load_state_dict_file(path: str) -> Dict[str, torch.Tensor]:
-    """Load a state dict with the weights-only unpickler and unwrap it.
+    """Load a state dict with the weights-only unpickler (:func:`safe_load`) and unwrap it.
 
     Unwraps a ``state_dict`` or ``model`` entry and strips DataParallel's ``module.`` prefix.
     """
-    obj = torch.load(path, map_location='cpu', weights_only=True)
+    from .checkpoint import safe_load
+    obj = safe_load(path, map_location='cpu')
     if not isinstance(obj, dict):
         raise DRNCheckpointError(
             f'{path}: expected a state dict, found a {type(obj).__name__}')
