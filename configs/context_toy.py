@@ -1,7 +1,7 @@
 # The README's quick start: DRN-D-22 + large context module on the bundled context-shapes data,
 # trained from scratch on CPU in a few minutes (single process, so plain BN).
 _base_ = [
-    './_base_/models/drn-d-22_context.py', './_base_/datasets/context_shapes.py',
+    './_base_/models/context-large_drn-d-22.py', './_base_/datasets/context_shapes.py',
     './_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_20k.py'
 ]
 crop_size = (128, 128)

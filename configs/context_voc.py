@@ -3,7 +3,7 @@
 #   python tools/train.py configs/context_voc.py              (one GPU)
 #   bash tools/dist_train.sh configs/context_voc.py 4         (four GPUs)
 _base_ = [
-    './_base_/models/drn-d-22_context.py', 'mmseg::_base_/datasets/pascal_voc12_aug.py',
+    './_base_/models/context-large_drn-d-22.py', 'mmseg::_base_/datasets/pascal_voc12_aug.py',
     './_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
 ]
 crop_size = (512, 512)

@@ -1,4 +1,6 @@
-# DRN-D-22 front-end (output stride 8) + the Yu-Koltun context module (large, identity-initialised).
+# DRN-D-22 (output stride 8) + mmseg's PSPHead (pyramid pooling 1, 2, 3, 6), as mmseg's
+# pspnet_r50-d8 but on the DRN's 512-channel last level and without an auxiliary head (DRN has no
+# 1024-channel stage 3 to hang one on). Leaves pick the DRN variant and its pretrained weights.
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -12,15 +14,14 @@ model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(type='DRN', arch='D', depth=22, out_indices=(7, ), norm_cfg=norm_cfg),
     decode_head=dict(
-        type='ContextHead',
+        type='PSPHead',
         in_channels=512,
         in_index=0,
-        num_classes=21,
-        module_type='large',
-        dilations=(1, 1, 2, 4, 8, 16, 1),
-        padding='same',
-        noise_std=0.01,
+        channels=512,
+        pool_scales=(1, 2, 3, 6),
         dropout_ratio=0.1,
+        num_classes=19,
+        norm_cfg=norm_cfg,
         align_corners=False,
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
     train_cfg=dict(),

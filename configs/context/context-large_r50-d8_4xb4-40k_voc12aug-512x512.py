@@ -1,0 +1,10 @@
+# mmseg's ResNet-50-D8 + the large context module (VOC schedule) on VOC 2012 aug, 512x512 crops,
+# with mmseg's R-50-D8 VOC recipe (4 GPUs x 4, SGD lr 0.01 momentum 0.9, poly, 40k iterations,
+# SyncBN, ImageNet weights open-mmlab://resnet50_v1c), so it compares with mmseg's
+# deeplabv3_r50-d8_4xb4-40k_voc12aug-512x512.py (77.68 mIoU) and fcn_r50-d8 VOC configs.
+_base_ = [
+    '../_base_/models/context-large_r50-d8.py', 'mmseg::_base_/datasets/pascal_voc12_aug.py',
+    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
+]
+crop_size = (512, 512)
+model = dict(data_preprocessor=dict(size=crop_size))

@@ -1,0 +1,18 @@
+# Ablation of configs/context_toy.py: the same DRN-D-22 front-end with a plain 1x1 classifier in
+# place of the context module (mmseg's FCNHead with no convs: dropout 0.1, then conv_seg; the DRN
+# authors' DRNSeg head). Data, schedule, seed and everything else come from context_toy.py, so the
+# two configs differ only in model.decode_head (tests/test_configs.py checks this).
+_base_ = ['./context_toy.py']
+model = dict(
+    decode_head=dict(
+        _delete_=True,
+        type='FCNHead',
+        in_channels=512,
+        in_index=0,
+        channels=512,
+        num_convs=0,
+        concat_input=False,
+        dropout_ratio=0.1,
+        num_classes=4,
+        align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))
