@@ -33,9 +33,6 @@ SHORT_NAMES = {
     'context_cityscapes.py': 'drn/context-basic_drn-d-22_8xb2-80k_cityscapes-512x1024.py',
     'aspp_cityscapes.py': 'drn/aspp_drn-d-38_8xb2-80k_cityscapes-512x1024.py',
 }
-# GPU configs that keep a random initialisation on purpose (the pre-zoo DRN-D-22 VOC config,
-# unchanged); every other GPU config starts from ImageNet weights.
-FROM_SCRATCH = {'context_voc.py'}
 # mmseg's multi-scale + flip test-time augmentation.
 TTA_RATIOS = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
 # {algo}_{backbone}_{gpus}xb{batch}[-{extra}]-{iters}_{dataset}-{crop}.py, extra as mmseg's "ohem"
@@ -192,7 +189,7 @@ def test_recipe_settings(path):
     for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
         METRICS.build(evaluator)
     checkpoints = pretrained_checkpoints(cfg.model)
-    if is_cpu_config(cfg) or rel(path) in FROM_SCRATCH:
+    if is_cpu_config(cfg):
         assert not checkpoints
     else:
         assert len(checkpoints) == 1, checkpoints

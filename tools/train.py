@@ -43,8 +43,8 @@ def main(argv=None):
     args = parse_args(argv)
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
     from mmseg_dilated.utils import (DatasetNotPreparedError, check_amp_available,
-                                     check_dataset_paths, cpu_distributed_options, load_config,
-                                     mmseg_tool)
+                                     check_dataset_paths, check_pretrained_paths,
+                                     cpu_distributed_options, load_config, mmseg_tool)
 
     if args.amp:
         check_amp_available()
@@ -52,7 +52,9 @@ def main(argv=None):
     cfg = load_config(args.config, options)
     try:
         check_dataset_paths(cfg, ('train_dataloader', 'val_dataloader'))
-    except DatasetNotPreparedError as err:
+        if not args.resume:
+            check_pretrained_paths(cfg)
+    except (DatasetNotPreparedError, FileNotFoundError) as err:
         sys.exit(f'error: {err}')
     options += cpu_distributed_options(args.launcher)
 

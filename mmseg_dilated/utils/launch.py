@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 
 __all__ = [
-    'DatasetNotPreparedError', 'iter_leaf_datasets', 'check_dataset_paths',
+    'DatasetNotPreparedError', 'iter_leaf_datasets', 'check_dataset_paths', 'check_pretrained_paths',
     'check_amp_available', 'cpu_distributed_options', 'load_config', 'mmseg_tool'
 ]
 
@@ -100,6 +100,48 @@ def check_dataset_paths(cfg: Config, loaders=('train_dataloader', 'val_dataloade
     lines.append('To try the package without any download, use the bundled data: '
                  'python tools/train.py configs/context_toy.py')
     raise DatasetNotPreparedError('\n'.join(lines))
+
+
+def _pretrained_paths(node, where):
+    """(location, checkpoint) of every ``init_cfg=dict(type='Pretrained')`` inside a model dict."""
+    if isinstance(node, dict):
+        if node.get('type') == 'Pretrained' and node.get('checkpoint'):
+            yield where, node['checkpoint']
+        for key, value in node.items():
+            yield from _pretrained_paths(value, f'{where}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _pretrained_paths(value, f'{where}[{i}]')
+
+
+def check_pretrained_paths(cfg: Config) -> None:
+    """Raise FileNotFoundError, with the converter to run, for local weights a config names but lacks.
+
+    Covers ``init_cfg=dict(type='Pretrained', checkpoint=...)`` anywhere in the model and
+    ``load_from``; URLs and ``open-mmlab://``-style names are left to mmengine.
+    """
+    wanted = list(_pretrained_paths(cfg.get('model', {}), 'model'))
+    if cfg.get('load_from'):
+        wanted.append(('load_from', cfg.load_from))
+    missing = [(where, path) for where, path in wanted
+               if '://' not in str(path) and not osp.isfile(path)]
+    if not missing:
+        return
+    lines = ['Weights named in the config are missing:']
+    for where, path in missing:
+        name = osp.basename(str(path)).lower()
+        if 'drn' in name:
+            hint = ('convert the DRN authors\' ImageNet checkpoint, e.g. python '
+                    f'tools/model_converters/drn2mmseg.py drn_d_22-4bd2f8ea.pth {path}')
+        elif 'vgg' in name:
+            hint = ('convert torchvision\'s VGG-16, e.g. python tools/model_converters/vgg2mmseg.py '
+                    f'vgg16-397923af.pth {path}')
+        else:
+            hint = 'check the path'
+        lines.append(f'  {osp.abspath(str(path))}   ({where}): {hint}')
+    lines.append('See the README, "Converting published weights". To train from scratch instead: '
+                 '--cfg-options ' + ' '.join(f'{where}=None' for where, _ in missing))
+    raise FileNotFoundError('\n'.join(lines))
 
 
 def load_config(path: str, options: Sequence[str] = ()) -> Config:

@@ -161,3 +161,15 @@ def test_plot_curves_reads_the_work_dir(trained, python):
     # four training iterations logged every iteration, one validation at iteration 4
     assert '4 training points, 1 validation points' in proc.stdout
     assert (cwd / 'curves.png').stat().st_size > 0
+
+
+def test_missing_pretrained_weights_name_the_converter(tmp_path, python):
+    proc = run_tool([python, TRAIN, TINY_CONFIG, '--cfg-options',
+                     'model.backbone.init_cfg.type=Pretrained',
+                     'model.backbone.init_cfg.checkpoint=pretrain/drn_d_22_mmseg.pth'], tmp_path,
+                    timeout=120)
+    assert proc.returncode != 0
+    assert 'Traceback' not in proc.stdout
+    assert osp.join(str(tmp_path), 'pretrain', 'drn_d_22_mmseg.pth') in proc.stdout
+    assert 'drn2mmseg.py' in proc.stdout
+    assert '--cfg-options model.backbone.init_cfg=None' in proc.stdout

@@ -1,5 +1,4 @@
 """Dilated VGG-16 front-end of Yu & Koltun (ICLR 2016) as an mmseg backbone."""
-import warnings
 from typing import Sequence
 
 import torch.nn as nn
@@ -9,6 +8,8 @@ from mmengine.model import BaseModule
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from mmseg.registry import MODELS
+
+from ._init import resolve_init_cfg
 
 
 @MODELS.register_module()
@@ -94,31 +95,7 @@ class DilatedVGG(BaseModule):
                  pretrained=None,
                  init_cfg=None):
         super().__init__(init_cfg)
-        if init_cfg is not None and pretrained is not None:
-            raise ValueError('init_cfg and pretrained cannot be set at the '
-                             'same time')
-        if isinstance(pretrained, str):
-            warnings.warn('DeprecationWarning: pretrained is deprecated, '
-                          'please use "init_cfg" instead')
-            self.init_cfg = dict(type='Pretrained', checkpoint=pretrained)
-        elif pretrained is None:
-            if init_cfg is None:
-                self.init_cfg = [
-                    dict(
-                        type='Kaiming',
-                        layer='Conv2d',
-                        mode='fan_out',
-                        nonlinearity='relu',
-                        distribution='normal'),
-                    dict(
-                        type='Constant',
-                        val=1,
-                        bias=0,
-                        layer=['_BatchNorm', 'GroupNorm'])
-                ]
-        else:
-            raise TypeError('pretrained must be a str or None, got '
-                            f'{type(pretrained).__name__}')
+        self.init_cfg = resolve_init_cfg(pretrained, init_cfg)
 
         n = self.num_levels
         dilations = tuple(dilations) if isinstance(dilations,

@@ -1,5 +1,4 @@
 """Dilated Residual Networks (DRN-A, DRN-C, DRN-D) as an mmseg backbone."""
-import warnings
 from typing import Sequence
 
 import torch.nn as nn
@@ -9,6 +8,8 @@ from mmengine.model import BaseModule
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from mmseg.registry import MODELS
+
+from ._init import resolve_init_cfg
 
 
 def _maybe_checkpoint(fn, x, with_cp):
@@ -407,31 +408,7 @@ class DRN(BaseModule):
             raise ValueError(
                 f'invalid DRN variant arch={arch!r}, depth={depth!r}; valid '
                 f'arch-depth pairs: {", ".join(self.valid_variants())}')
-        if init_cfg is not None and pretrained is not None:
-            raise ValueError('init_cfg and pretrained cannot be set at the '
-                             'same time')
-        if isinstance(pretrained, str):
-            warnings.warn('DeprecationWarning: pretrained is deprecated, '
-                          'please use "init_cfg" instead')
-            self.init_cfg = dict(type='Pretrained', checkpoint=pretrained)
-        elif pretrained is None:
-            if init_cfg is None:
-                self.init_cfg = [
-                    dict(
-                        type='Kaiming',
-                        layer='Conv2d',
-                        mode='fan_out',
-                        nonlinearity='relu',
-                        distribution='normal'),
-                    dict(
-                        type='Constant',
-                        val=1,
-                        bias=0,
-                        layer=['_BatchNorm', 'GroupNorm'])
-                ]
-        else:
-            raise TypeError('pretrained must be a str or None, got '
-                            f'{type(pretrained).__name__}')
+        self.init_cfg = resolve_init_cfg(pretrained, init_cfg)
 
         layout = self.level_layouts[arch]
         num_levels = len(layout['kinds'])
