@@ -1,6 +1,7 @@
 """Dilated VGG-16 front-end of Yu & Koltun (ICLR 2016) as an mmseg backbone."""
 from typing import Sequence
 
+import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
@@ -51,7 +52,8 @@ class DilatedVGG(BaseModule):
             never have one. Default: None.
         norm_eval (bool): Keep BN layers in eval mode while training.
             Default: False.
-        with_cp (bool): Gradient checkpointing per conv. Default: False.
+        with_cp (bool): Gradient checkpointing per level (the convs between two pools, and
+            fc6-fc7). Default: False.
         pretrained (str, optional): Deprecated, use ``init_cfg``.
             Default: None.
         init_cfg (dict or list[dict], optional): Initialization config. None
@@ -188,16 +190,22 @@ class DilatedVGG(BaseModule):
         """
         outs = []
         for i, names in enumerate(self.level_modules):
-            for name in names:
-                m = getattr(self, name)
-                if self.with_cp and isinstance(m, ConvModule) \
-                        and x.requires_grad:
-                    x = cp.checkpoint(m, x, use_reentrant=False)
-                else:
-                    x = m(x)
+            if self.with_cp and self.training and torch.is_grad_enabled():
+                # Whole levels, not single convs: with in-place ReLUs and no norm, a checkpointed
+                # conv alone keeps the same tensors alive as an ordinary one. The non-reentrant
+                # form needs no input that requires grad (the image does not), and replays the
+                # dropout masks of fc6/fc7 from the saved RNG state.
+                x = cp.checkpoint(self._run_level, names, x, use_reentrant=False)
+            else:
+                x = self._run_level(names, x)
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
+
+    def _run_level(self, names, x):
+        for name in names:
+            x = getattr(self, name)(x)
+        return x
 
     def train(self, mode=True):
         """Set train mode, keeping frozen levels and (with ``norm_eval``) BN

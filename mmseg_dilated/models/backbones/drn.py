@@ -1,6 +1,7 @@
 """Dilated Residual Networks (DRN-A, DRN-C, DRN-D) as an mmseg backbone."""
 from typing import Sequence
 
+import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
@@ -15,12 +16,12 @@ from ._init import resolve_init_cfg
 def _maybe_checkpoint(fn, x, with_cp):
     """Run ``fn(x)``, recomputing it in backward when ``with_cp`` is set.
 
-    Checkpointing only pays off (and, for the reentrant variant, only keeps
-    parameter gradients) when the input takes part in autograd; the
-    non-reentrant variant is used because it also handles inputs that do not
-    require grad and in-place ops inside ``fn``.
+    The non-reentrant variant keeps parameter gradients even when ``x`` does
+    not require grad (the image entering the stem, whose full-resolution
+    activations are the largest), and handles in-place ops inside ``fn``; so
+    the test is whether autograd records at all, not ``x.requires_grad``.
     """
-    if with_cp and x.requires_grad:
+    if with_cp and torch.is_grad_enabled():
         return cp.checkpoint(fn, x, use_reentrant=False)
     return fn(x)
 

@@ -115,8 +115,8 @@ def test_with_cp_same_outputs_and_gradients(monkeypatch):
     ref.init_weights()
     cp_model = DilatedVGG(fc_channels=16, with_cp=True)
     cp_model.load_state_dict(ref.state_dict())
-    ref.eval()
-    cp_model.eval()  # dropout off: deterministic
+    ref.train()
+    cp_model.train()  # dropout on: checkpointing must replay the same masks
     calls = []
     real_checkpoint = vgg_module.cp.checkpoint
 
@@ -128,17 +128,30 @@ def test_with_cp_same_outputs_and_gradients(monkeypatch):
     x = torch.rand(1, 3, 33, 33)
     results = []
     for model in (ref, cp_model):
+        torch.manual_seed(1)
         inp = x.clone().requires_grad_(True)
         (out, ) = model(inp)
         (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
         results.append((out.detach(), inp.grad, {n: p.grad for n, p in model.named_parameters()}))
-    assert len(calls) == 15 and set(calls) == {False}  # 13 convs + fc6 + fc7
+    assert len(calls) == 6 and set(calls) == {False}  # conv1..conv5 levels + the fc6/fc7 level
     (o1, g1, p1), (o2, g2, p2) = results
     torch.testing.assert_close(o2, o1, rtol=0, atol=1e-6)
     torch.testing.assert_close(g2, g1, rtol=1e-5, atol=1e-8)
     for n in p1:
         assert p1[n] is not None, n
         torch.testing.assert_close(p2[n], p1[n], rtol=1e-5, atol=1e-8, msg=n)
+    # without a grad-requiring input (an image) the levels are still checkpointed
+    calls.clear()
+    cp_model(x)[0].sum().backward()
+    assert len(calls) == 6
+    assert cp_model.conv1_1.conv.weight.grad is not None
+    # and not at inference
+    calls.clear()
+    with torch.no_grad():
+        cp_model(x)
+    cp_model.eval()
+    cp_model(x)
+    assert not calls
 
 
 def test_default_init_and_registry():
