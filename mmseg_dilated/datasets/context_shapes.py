@@ -1,11 +1,12 @@
 """The bundled default dataset: textured shapes whose class only context can tell.
 
-Every shape in an image is filled with the *same* texture (fresh i.i.d. colour noise of one
-distribution), and its class is its outline: square, disk or triangle. A pixel in the interior of a
-shape therefore looks the same whatever the class; only a receptive field that reaches the shape's
-corners or curved rim decides. Shapes are large (areas of a disk of radius 17-28 px in a 128 px image), so interior pixels
-lie up to ~30 px (4 feature cells at output stride 8) from any evidence of their class. The background
-is smooth, so telling shape from background is a local problem and the classes are a contextual one.
+Every shape in an image is filled with the *same* texture (fresh grey noise of one distribution).
+Its class (square, disk, triangle) shows only at its rim: in its outline, and in a 2-pixel border
+drawn in the class's colour (red, green, blue). A pixel in the interior of a shape therefore looks the
+same whatever the class; only a receptive field that reaches the rim decides. Shapes are large (the
+area of a disk of radius 17-28 px in a 128 px image), so interior pixels lie up to ~25 px (3 feature
+cells at output stride 8) from any evidence of their class. The background is smooth, so telling
+shape from background is a local problem and telling the classes apart is a contextual one.
 
 The data is written in the Pascal VOC layout mmseg reads (``JPEGImages/*.jpg``,
 ``SegmentationClass/*.png`` as palette PNGs, ``ImageSets/Segmentation/{train,val}.txt``), generated
@@ -28,7 +29,9 @@ from PIL import Image
 CLASSES = ('background', 'square', 'disk', 'triangle')
 PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0]]
 _META_FILE = 'context_shapes.json'
-_GENERATOR_VERSION = 1
+_GENERATOR_VERSION = 2
+# BGR colour of each class's border: red squares, green disks, blue triangles.
+_RIM_COLOURS = {1: (40, 40, 220), 2: (40, 200, 40), 3: (220, 60, 40)}
 
 
 def _shape_polygon(kind: int, cx: float, cy: float, r: float, angle: float) -> Optional[np.ndarray]:
@@ -71,10 +74,16 @@ def render_sample(rng: np.random.Generator, size: int = 128):
     # Smooth background: a low-frequency grey field.
     low = rng.normal(0, 1, (size // 16 + 1, size // 16 + 1, 3)).astype(np.float32)
     background = 120 + 25 * cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
-    # The one texture every shape shares: coarse colour noise (2x2 cells), same law for all classes.
-    cells = rng.uniform(40, 230, (size // 2, size // 2, 3)).astype(np.float32)
-    texture = cv2.resize(cells, (size, size), interpolation=cv2.INTER_NEAREST)
+    # The one texture every shape shares: coarse grey noise (2x2 cells), same law for all classes.
+    cells = rng.uniform(40, 230, (size // 2, size // 2, 1)).astype(np.float32)
+    texture = np.repeat(cv2.resize(cells, (size, size), interpolation=cv2.INTER_NEAREST)[..., None],
+                        3, axis=2)
     image = np.where(label[..., None] > 0, texture, background)
+    # The class cue, at the rim only: a 2-pixel border in the class's colour.
+    for kind, colour in _RIM_COLOURS.items():
+        mask = (label == kind).astype(np.uint8)
+        rim = mask & (1 - cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=2))
+        image[rim.astype(bool)] = colour
     return np.clip(image, 0, 255).astype(np.uint8), label
 
 

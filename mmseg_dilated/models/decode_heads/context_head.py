@@ -101,6 +101,16 @@ class ContextHead(BaseDecodeHead):
             identity initialisation (eq. 5); 0.01 as in the Caffe release, 0
             for an exact identity. The basic module's initialisation is the
             exact identity and ignores it. Default: 0.01.
+        frontend_loss_weight (float): Weight of a second loss (the head's
+            ``loss_decode``) on the classifier's score maps, the context
+            module's input. The paper trains the front-end first, so the
+            scores entering the module already rank the right class first;
+            trained jointly from scratch, a class whose scores start negative
+            is cut by the first layer's ReLU, gets no gradient through the
+            module and can stay dead (seen on the bundled data: two of three
+            shape classes at 0 IoU). Supervising the scores directly, as the
+            front-end's own training would, avoids that. 0 turns it off.
+            Default: 0.
         with_cp (bool): Use gradient checkpointing on the context cascade
             (layers 1..n). Saves memory at the cost of a second forward pass.
             Default: False.
@@ -121,6 +131,7 @@ class ContextHead(BaseDecodeHead):
                  padding='same',
                  pad_input=False,
                  noise_std=0.01,
+                 frontend_loss_weight=0.0,
                  with_cp=False,
                  **kwargs):
         if module_type not in MODULE_TYPES:
@@ -138,6 +149,8 @@ class ContextHead(BaseDecodeHead):
                              'padding already keeps the size)')
         if noise_std < 0:
             raise ValueError(f'noise_std must be >= 0, got {noise_std}')
+        if frontend_loss_weight < 0:
+            raise ValueError(f'frontend_loss_weight must be >= 0, got {frontend_loss_weight}')
         if 'num_classes' not in kwargs:
             raise TypeError('ContextHead needs num_classes')
 
@@ -163,6 +176,7 @@ class ContextHead(BaseDecodeHead):
         self.pad_input = pad_input
         self.noise_std = noise_std
         self.with_cp = with_cp
+        self.frontend_loss_weight = float(frontend_loss_weight)
 
         self.classifier = ConvModule(
             self.in_channels,
@@ -280,10 +294,30 @@ class ContextHead(BaseDecodeHead):
                 H, W) (H, W smaller by ``2 * margin`` with unpadded 'valid'
                 layers): the output of the last 3x3 context layer.
         """
+        return self._context_cascade(self._class_scores(inputs))
+
+    def _class_scores(self, inputs):
+        """The front-end's ``C`` class-score maps: dropout, then the 1x1 classifier."""
         x = self._transform_inputs(inputs)
         if self.dropout is not None:
             x = self.dropout(x)
-        return self._context_cascade(self.classifier(x))
+        return self.classifier(x)
+
+    def loss(self, inputs, batch_data_samples, train_cfg):
+        """Losses of the refined scores, plus, with ``frontend_loss_weight``, of the front-end's.
+
+        Returns:
+            dict[str, Tensor]: mmseg's decode losses and ``loss_frontend``.
+        """
+        if not self.frontend_loss_weight:
+            return super().loss(inputs, batch_data_samples, train_cfg)
+        scores = self._class_scores(inputs)
+        losses = self.loss_by_feat(self.cls_seg(self._context_cascade(scores)),
+                                   batch_data_samples)
+        frontend = self.loss_by_feat(scores, batch_data_samples)
+        losses['loss_frontend'] = self.frontend_loss_weight * sum(
+            v for k, v in frontend.items() if k.startswith('loss'))
+        return losses
 
     def cls_seg(self, feat):
         """The context module's final 1x1 layer. No dropout here: the

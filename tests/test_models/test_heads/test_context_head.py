@@ -267,3 +267,31 @@ def test_encoder_decoder_resnet18():
         pred = model.predict(inputs, [sample])
     assert pred[0].seg_logits.data.shape == (num_classes, 64, 64)
     assert pred[0].pred_sem_seg.data.shape == (1, 64, 64)
+
+
+def test_frontend_loss_weight():
+    """loss_frontend = weight * the head's loss_decode on the classifier's scores (resized)."""
+    torch.manual_seed(0)
+    head = _head(num_classes=3, module_type='basic', dropout_ratio=0.0,
+                 frontend_loss_weight=0.4)
+    feats = [torch.randn(2, 8, 6, 6)]
+    samples = []
+    for _ in range(2):
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(data=torch.randint(0, 3, (1, 24, 24)))
+        samples.append(s)
+    losses = head.loss(feats, samples, ConfigDict())
+    scores = head.classifier(feats[0])
+    labels = torch.stack([s.gt_sem_seg.data[0] for s in samples])
+
+    def ce(logits):
+        up = F.interpolate(logits, size=(24, 24), mode='bilinear', align_corners=False)
+        return F.cross_entropy(up, labels, ignore_index=255)
+
+    torch.testing.assert_close(losses['loss_frontend'], 0.4 * ce(scores))
+    torch.testing.assert_close(losses['loss_ce'], ce(head.forward_context(scores)))
+    # off by default: mmseg's losses only
+    head.frontend_loss_weight = 0.0
+    assert 'loss_frontend' not in head.loss(feats, samples, ConfigDict())
+    with pytest.raises(ValueError, match='frontend_loss_weight'):
+        _head(num_classes=3, frontend_loss_weight=-1)
