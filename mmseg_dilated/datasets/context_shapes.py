@@ -29,7 +29,7 @@ from PIL import Image
 CLASSES = ('background', 'square', 'disk', 'triangle')
 PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0]]
 _META_FILE = 'context_shapes.json'
-_GENERATOR_VERSION = 2
+_GENERATOR_VERSION = 3
 # BGR colour of each class's border: red squares, green disks, blue triangles.
 _RIM_COLOURS = {1: (40, 40, 220), 2: (40, 200, 40), 3: (220, 60, 40)}
 
@@ -46,16 +46,16 @@ def _shape_polygon(kind: int, cx: float, cy: float, r: float, angle: float) -> O
     return np.stack([cx + r * np.cos(t), cy + r * np.sin(t)], axis=1)
 
 
-def render_sample(rng: np.random.Generator, size: int = 128):
+def render_sample(rng: np.random.Generator, size: int = 128, class_rims: bool = True):
     """One image (H, W, 3 uint8 BGR) and its label map (H, W uint8)."""
     label = np.zeros((size, size), np.uint8)
     placed = []
-    num_shapes = int(rng.integers(1, 4))
+    num_shapes = int(rng.integers(1, 3))
     for _ in range(num_shapes):
         kind = int(rng.integers(1, len(CLASSES)))
         # Scale the circumradius so the three classes cover about the same area (disk 0.92^2 pi r^2)
         # and size alone does not give the class away.
-        radius = float(rng.uniform(18, 30)) * {1: 1.15, 2: 0.92, 3: 1.43}[kind]
+        radius = float(rng.uniform(0.2, 0.31)) * size * {1: 1.15, 2: 0.92, 3: 1.43}[kind]
         for _attempt in range(50):
             cx, cy = rng.uniform(radius * 0.7, size - radius * 0.7, size=2)
             # Shapes must not touch: their class is read from their outline.
@@ -80,17 +80,17 @@ def render_sample(rng: np.random.Generator, size: int = 128):
                         3, axis=2)
     image = np.where(label[..., None] > 0, texture, background)
     # The class cue, at the rim only: a 2-pixel border in the class's colour.
-    for kind, colour in _RIM_COLOURS.items():
+    for kind, colour in (_RIM_COLOURS.items() if class_rims else ()):
         mask = (label == kind).astype(np.uint8)
         rim = mask & (1 - cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=2))
         image[rim.astype(bool)] = colour
     return np.clip(image, 0, 255).astype(np.uint8), label
 
 
-def _write_split(root: str, split: str, names, rng_seed: int, size: int):
+def _write_split(root: str, split: str, names, rng_seed: int, size: int, class_rims: bool):
     for i, name in enumerate(names):
         rng = np.random.default_rng([rng_seed, 0 if split == 'train' else 1, i])
-        image, label = render_sample(rng, size)
+        image, label = render_sample(rng, size, class_rims)
         cv2.imwrite(osp.join(root, 'JPEGImages', name + '.jpg'), image,
                     [cv2.IMWRITE_JPEG_QUALITY, 95])
         png = Image.fromarray(label, mode='P')
@@ -105,7 +105,8 @@ def generate_context_shapes(data_root: str,
                             num_train: int = 240,
                             num_val: int = 60,
                             image_size: int = 128,
-                            seed: int = 0) -> str:
+                            seed: int = 0,
+                            class_rims: bool = True) -> str:
     """Write the dataset under ``data_root`` unless an identical one is there already.
 
     Generation happens in a temporary folder beside ``data_root`` that is renamed into place, so an
@@ -116,7 +117,7 @@ def generate_context_shapes(data_root: str,
         str: ``data_root``.
     """
     params = dict(version=_GENERATOR_VERSION, num_train=num_train, num_val=num_val,
-                  image_size=image_size, seed=seed)
+                  image_size=image_size, seed=seed, class_rims=class_rims)
     meta_path = osp.join(data_root, _META_FILE)
     if osp.isfile(meta_path):
         with open(meta_path) as f:
@@ -137,8 +138,9 @@ def generate_context_shapes(data_root: str,
     try:
         for sub in ('JPEGImages', 'SegmentationClass', osp.join('ImageSets', 'Segmentation')):
             os.makedirs(osp.join(tmp, sub))
-        _write_split(tmp, 'train', [f'train_{i:05d}' for i in range(num_train)], seed, image_size)
-        _write_split(tmp, 'val', [f'val_{i:05d}' for i in range(num_val)], seed, image_size)
+        for split, count in (('train', num_train), ('val', num_val)):
+            _write_split(tmp, split, [f'{split}_{i:05d}' for i in range(count)], seed, image_size,
+                         class_rims)
         with open(osp.join(tmp, _META_FILE), 'w') as f:
             json.dump(params, f)
         if osp.isdir(data_root) and not os.listdir(data_root):
@@ -168,6 +170,9 @@ class ContextShapesDataset(BaseSegDataset):
         num_val (int): Validation images. Default: 60.
         image_size (int): Side of the square images. Default: 128.
         seed (int): Seed of the generator. Default: 0.
+        class_rims (bool): Draw each shape's 2-pixel border in its class's colour. Without it the
+            class shows only in the outline's geometry (a harder, purely shape-based task).
+            Default: True.
         **kwargs: Passed to :class:`~mmseg.datasets.BaseSegDataset` (``data_root``, ``ann_file``,
             ``data_prefix``, ``pipeline``, ...).
     """
@@ -179,6 +184,7 @@ class ContextShapesDataset(BaseSegDataset):
                  num_val: int = 60,
                  image_size: int = 128,
                  seed: int = 0,
+                 class_rims: bool = True,
                  img_suffix: str = '.jpg',
                  seg_map_suffix: str = '.png',
                  **kwargs) -> None:
@@ -186,5 +192,5 @@ class ContextShapesDataset(BaseSegDataset):
         if generate:
             if not data_root:
                 raise ValueError('ContextShapesDataset needs data_root: the folder to generate into.')
-            generate_context_shapes(data_root, num_train, num_val, image_size, seed)
+            generate_context_shapes(data_root, num_train, num_val, image_size, seed, class_rims)
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)

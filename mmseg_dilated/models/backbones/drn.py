@@ -618,7 +618,8 @@ class DRN(BaseModule):
             if self.arch == 'A':
                 x = self.maxpool(x)
         outs = []
-        for i, name in enumerate(self.level_names):
+        # Levels after the last requested one would feed no output: skip them.
+        for i, name in enumerate(self.level_names[:self.out_indices[-1] + 1]):
             x = getattr(self, name)(x)
             if i in self.out_indices:
                 outs.append(x)
