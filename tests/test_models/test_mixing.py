@@ -15,7 +15,7 @@ SIZE = 64
 
 PREPROCESSOR = dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
                     std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_val=0, seg_pad_val=255)
-# A small DRN-D-22 (widths halved) keeps the test fast; its structure is the full one.
+# A narrow DRN-D-22 (base_channels=8) keeps the test fast; its structure is the full one.
 DRN = dict(type='DRN', arch='D', depth=22, base_channels=8, out_indices=(5, 7))  # layer6, layer8
 DRN_CHANNELS = 256  # 512 * 8 / 16
 # mmseg's ResNetV1c-D8 as in its deeplabv3_r50-d8 base, at depth 18 for speed.

@@ -6,15 +6,14 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
-from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from mmseg.registry import MODELS
 
-from ._init import resolve_init_cfg
+from ._common import FrozenNormEvalMixin, resolve_init_cfg
 
 
 @MODELS.register_module()
-class DilatedVGG(BaseModule):
+class DilatedVGG(FrozenNormEvalMixin, BaseModule):
     """Dilated VGG-16 front-end.
 
     This backbone implements the front-end of `Multi-Scale Context
@@ -206,14 +205,3 @@ class DilatedVGG(BaseModule):
         for name in names:
             x = getattr(self, name)(x)
         return x
-
-    def train(self, mode=True):
-        """Set train mode, keeping frozen levels and (with ``norm_eval``) BN
-        layers in eval mode."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self

@@ -6,11 +6,10 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
-from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from mmseg.registry import MODELS
 
-from ._init import resolve_init_cfg
+from ._common import FrozenNormEvalMixin, resolve_init_cfg
 
 
 def _maybe_checkpoint(fn, x, with_cp):
@@ -245,7 +244,7 @@ _BLOCKS = {'basic': DRNBasicBlock, 'bottleneck': DRNBottleneck}
 
 
 @MODELS.register_module()
-class DRN(BaseModule):
+class DRN(FrozenNormEvalMixin, BaseModule):
     """Dilated Residual Networks.
 
     This backbone implements `Dilated Residual Networks
@@ -624,14 +623,3 @@ class DRN(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
-
-    def train(self, mode=True):
-        """Set train mode, keeping frozen stages and (with ``norm_eval``) BN
-        layers in eval mode."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self

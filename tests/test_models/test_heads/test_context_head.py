@@ -229,46 +229,6 @@ def test_bad_arguments():
     assert _head(num_classes=21, channels=21).channels == 21
 
 
-def test_encoder_decoder_resnet18():
-    num_classes = 5
-    model = MODELS.build(
-        ConfigDict(
-            type='EncoderDecoder',
-            backbone=dict(
-                type='ResNetV1c',
-                depth=18,
-                num_stages=4,
-                out_indices=(3, ),
-                dilations=(1, 1, 2, 4),
-                strides=(1, 2, 1, 1),
-                contract_dilation=True,
-                norm_cfg=dict(type='BN')),
-            decode_head=dict(
-                type='ContextHead',
-                in_channels=512,
-                num_classes=num_classes,
-                module_type='large'),
-            train_cfg=dict(),
-            test_cfg=dict(mode='whole')))
-    model.init_weights()
-    inputs = torch.randn(1, 3, 64, 64)
-    sample = SegDataSample()
-    meta = dict(img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64))
-    sample.set_metainfo(meta)
-    sample.gt_sem_seg = PixelData(data=torch.randint(0, num_classes,
-                                                     (1, 64, 64)))
-    model.train()
-    losses = model.loss(inputs, [sample])
-    assert torch.isfinite(losses['decode.loss_ce'])
-    losses['decode.loss_ce'].backward()
-    assert model.decode_head.context_convs[0].conv.weight.grad is not None
-    model.eval()
-    with torch.no_grad():
-        pred = model.predict(inputs, [sample])
-    assert pred[0].seg_logits.data.shape == (num_classes, 64, 64)
-    assert pred[0].pred_sem_seg.data.shape == (1, 64, 64)
-
-
 def test_frontend_loss_weight():
     """loss_frontend = weight * the head's loss_decode on the classifier's scores (resized)."""
     torch.manual_seed(0)

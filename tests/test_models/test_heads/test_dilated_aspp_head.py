@@ -1,11 +1,7 @@
 import pytest
 import torch
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
-from mmengine.config import ConfigDict
-from mmengine.structures import PixelData
 from mmseg.models.decode_heads import ASPPHead
-from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 
 from mmseg_dilated.models.decode_heads import DilatedASPPHead
 
@@ -172,49 +168,3 @@ def test_bad_arguments():
         DilatedASPPHead(dilations=(1, -2), **kwargs)
     with pytest.raises(ValueError, match='fusion_kernel_size'):
         DilatedASPPHead(fusion_kernel_size=2, **kwargs)
-
-
-def test_encoder_decoder_resnet18():
-    num_classes = 5
-    model = MODELS.build(
-        ConfigDict(
-            type='EncoderDecoder',
-            backbone=dict(
-                type='ResNetV1c',
-                depth=18,
-                num_stages=4,
-                out_indices=(3, ),
-                dilations=(1, 1, 2, 4),
-                strides=(1, 2, 1, 1),
-                contract_dilation=True,
-                norm_cfg=BN),
-            decode_head=dict(
-                type='DilatedASPPHead',
-                in_channels=512,
-                channels=32,
-                num_classes=num_classes,
-                norm_cfg=BN),
-            train_cfg=dict(),
-            test_cfg=dict(mode='whole')))
-    model.init_weights()
-    # Batch 2: in training, BN after global pooling needs more than one
-    # value per channel (mmseg's ASPPHead is the same).
-    inputs = torch.randn(2, 3, 64, 64)
-    samples = []
-    for _ in range(2):
-        sample = SegDataSample()
-        sample.set_metainfo(
-            dict(img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64)))
-        sample.gt_sem_seg = PixelData(
-            data=torch.randint(0, num_classes, (1, 64, 64)))
-        samples.append(sample)
-    model.train()
-    losses = model.loss(inputs, samples)
-    assert torch.isfinite(losses['decode.loss_ce'])
-    losses['decode.loss_ce'].backward()
-    assert model.decode_head.aspp_modules[1].conv.weight.grad is not None
-    model.eval()
-    with torch.no_grad():
-        preds = model.predict(inputs, samples)
-    assert preds[0].seg_logits.data.shape == (num_classes, 64, 64)
-    assert preds[1].pred_sem_seg.data.shape == (1, 64, 64)

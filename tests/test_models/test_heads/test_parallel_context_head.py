@@ -1,9 +1,5 @@
 import pytest
 import torch
-from mmengine.config import ConfigDict
-from mmengine.structures import PixelData
-from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 
 from mmseg_dilated.models.decode_heads import ParallelContextHead
 
@@ -98,44 +94,3 @@ def test_bad_arguments():
         with pytest.raises(ValueError, match='dilations'):
             ParallelContextHead(
                 in_channels=8, channels=4, num_classes=3, dilations=dilations)
-
-
-def test_encoder_decoder_resnet18():
-    num_classes = 5
-    model = MODELS.build(
-        ConfigDict(
-            type='EncoderDecoder',
-            backbone=dict(
-                type='ResNetV1c',
-                depth=18,
-                num_stages=4,
-                out_indices=(3, ),
-                dilations=(1, 1, 2, 4),
-                strides=(1, 2, 1, 1),
-                contract_dilation=True,
-                norm_cfg=dict(type='BN')),
-            decode_head=dict(
-                type='ParallelContextHead',
-                in_channels=512,
-                channels=64,
-                num_classes=num_classes,
-                norm_cfg=dict(type='BN')),
-            train_cfg=dict(),
-            test_cfg=dict(mode='whole')))
-    model.init_weights()
-    inputs = torch.randn(1, 3, 64, 64)
-    sample = SegDataSample()
-    meta = dict(img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64))
-    sample.set_metainfo(meta)
-    sample.gt_sem_seg = PixelData(data=torch.randint(0, num_classes,
-                                                     (1, 64, 64)))
-    model.train()
-    losses = model.loss(inputs, [sample])
-    assert torch.isfinite(losses['decode.loss_ce'])
-    losses['decode.loss_ce'].backward()
-    assert model.decode_head.branches[3].conv.weight.grad is not None
-    model.eval()
-    with torch.no_grad():
-        pred = model.predict(inputs, [sample])
-    assert pred[0].seg_logits.data.shape == (num_classes, 64, 64)
-    assert pred[0].pred_sem_seg.data.shape == (1, 64, 64)

@@ -1,5 +1,7 @@
-"""The initialisation both backbones share."""
+"""What both backbones share: their default initialisation and their train-mode rules."""
 import warnings
+
+from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 # The DRN reference's init: normal(0, sqrt(2 / (k * k * out_channels))) for convs (Kaiming, fan_out),
 # norm weight 1 and bias 0.
@@ -28,3 +30,17 @@ def resolve_init_cfg(pretrained, init_cfg):
     if pretrained is not None:
         raise TypeError(f'pretrained must be a str or None, got {type(pretrained).__name__}')
     return init_cfg if init_cfg is not None else [dict(c) for c in DEFAULT_INIT_CFG]
+
+
+class FrozenNormEvalMixin:
+    """``train()`` that keeps frozen levels (``_freeze_stages``) and, with ``norm_eval``, every BN
+    layer in eval mode, as mmseg's ResNet does."""
+
+    def train(self, mode=True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
