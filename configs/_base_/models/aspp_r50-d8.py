@@ -1,31 +1,13 @@
 # mmseg's ResNet-50-D8 (ResNetV1c, dilations 1, 1, 2, 4: output stride 8) + DeepLabV3's ASPP as
 # the paper has it (DilatedASPPHead: 1x1 fusion, 256 channels, rates 12, 24, 36 from output_stride);
 # mmseg's deeplabv3_r50-d8 differs only in the head (ASPPHead: 3x3 fusion, 512 channels).
-# Auxiliary FCNHead on stage 3 and ImageNet weights as mmseg's R-50-D8 bases.
+# Backbone, auxiliary FCNHead and ImageNet weights come from mmseg's own deeplabv3_r50-d8 base;
+# only the decode head (and the class count, 21 for VOC) is replaced.
+_base_ = 'mmseg::_base_/models/deeplabv3_r50-d8.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
 model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    pretrained='open-mmlab://resnet50_v1c',
-    backbone=dict(
-        type='ResNetV1c',
-        depth=50,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1),
-        norm_cfg=norm_cfg,
-        norm_eval=False,
-        style='pytorch',
-        contract_dilation=True),
     decode_head=dict(
+        _delete_=True,
         type='DilatedASPPHead',
         in_channels=2048,
         in_index=3,
@@ -38,17 +20,4 @@ model = dict(
         norm_cfg=norm_cfg,
         align_corners=False,
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    auxiliary_head=dict(
-        type='FCNHead',
-        in_channels=1024,
-        in_index=2,
-        channels=256,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.1,
-        num_classes=21,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+    auxiliary_head=dict(num_classes=21))
