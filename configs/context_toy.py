@@ -1,6 +1,8 @@
-# The README's quick start: DRN-D-22 at quarter width (base_channels=4: levels 4..128 channels) + the
-# large context module on the bundled context-shapes data, trained from scratch on CPU in about four
-# minutes on 2 cores (single process, so plain BN).
+# The README's quick start: a small-field front-end (DRN-D-22's stem and first three levels at half
+# width: output stride 4, 32 channels, a 39 px receptive field) + the large context module on the
+# bundled context-shapes data, trained from scratch on CPU (single process, so plain BN). The shapes
+# are wider than the front-end's field, so only the context module can carry each shape's class
+# (shown at its rim) to its interior: frontend_toy.py is the same model without it (the ablation).
 _base_ = [
     './_base_/models/context-large_drn-d-22.py', './_base_/datasets/context_shapes.py',
     './_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_20k.py'
@@ -9,8 +11,10 @@ crop_size = (128, 128)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(norm_cfg=norm_cfg, base_channels=4),
-    decode_head=dict(in_channels=128, num_classes=4))
+    backbone=dict(norm_cfg=norm_cfg, base_channels=8, num_levels=3, out_indices=(2, )),
+    # frontend_loss_weight: a loss on the class scores entering the module as well, standing in for
+    # the paper's staged training (front-end first, then the module).
+    decode_head=dict(in_channels=32, num_classes=4, frontend_loss_weight=0.4))
 max_iters = 2000
 # The context module is identity-initialised and trained jointly with a front-end that starts from
 # scratch: at the front-end's rate (AdamW 2e-3) its ReLU units die before the class scores mean

@@ -4,9 +4,10 @@ Every shape in an image is filled with the *same* texture (fresh grey noise of o
 Its class (square, disk, triangle) shows only at its rim: in its outline, and in a 2-pixel border
 drawn in the class's colour (red, green, blue). A pixel in the interior of a shape therefore looks the
 same whatever the class; only a receptive field that reaches the rim decides. Shapes are large (the
-area of a disk of radius 17-28 px in a 128 px image), so interior pixels lie up to ~25 px (3 feature
-cells at output stride 8) from any evidence of their class. The background is smooth, so telling
-shape from background is a local problem and telling the classes apart is a contextual one.
+area of a disk of radius 31-42 px in a 128 px image): their deepest pixels lie 24-42 px from the
+rim (the inradius: squares 27-37, disks 31-42, triangles 24-33), beyond the reach of a front-end
+whose receptive field is 39 px wide. The background is smooth, so telling shape from background is a
+local problem and telling the classes apart is a contextual one.
 
 The data is written in the Pascal VOC layout mmseg reads (``JPEGImages/*.jpg``,
 ``SegmentationClass/*.png`` as palette PNGs, ``ImageSets/Segmentation/{train,val}.txt``), generated
@@ -29,7 +30,7 @@ from PIL import Image
 CLASSES = ('background', 'square', 'disk', 'triangle')
 PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0]]
 _META_FILE = 'context_shapes.json'
-_GENERATOR_VERSION = 3
+_GENERATOR_VERSION = 4
 # BGR colour of each class's border: red squares, green disks, blue triangles.
 _RIM_COLOURS = {1: (40, 40, 220), 2: (40, 200, 40), 3: (220, 60, 40)}
 
@@ -55,7 +56,7 @@ def render_sample(rng: np.random.Generator, size: int = 128, class_rims: bool = 
         kind = int(rng.integers(1, len(CLASSES)))
         # Scale the circumradius so the three classes cover about the same area (disk 0.92^2 pi r^2)
         # and size alone does not give the class away.
-        radius = float(rng.uniform(0.2, 0.31)) * size * {1: 1.15, 2: 0.92, 3: 1.43}[kind]
+        radius = float(rng.uniform(0.26, 0.36)) * size * {1: 1.15, 2: 0.92, 3: 1.43}[kind]
         for _attempt in range(50):
             cx, cy = rng.uniform(radius * 0.7, size - radius * 0.7, size=2)
             # Shapes must not touch: their class is read from their outline.

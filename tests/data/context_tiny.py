@@ -5,7 +5,7 @@ tiny_dataset = dict(data_root='data/context_tiny', num_train=8, num_val=3, image
 train_dataloader = dict(batch_size=2, dataset=tiny_dataset)
 val_dataloader = dict(dataset=tiny_dataset)
 test_dataloader = val_dataloader
-model = dict(backbone=dict(base_channels=2), decode_head=dict(in_channels=64))
+model = dict(backbone=dict(base_channels=2), decode_head=dict(in_channels=8))
 train_cfg = dict(max_iters=4, val_interval=4)
 param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=8, by_epoch=False)]
 default_hooks = dict(

@@ -127,6 +127,11 @@ def test_json_numbers(tiny_run, config_file):
     # Static memory is the parameters, buffers and the batch, in bytes.
     assert off['static_mib'] == on['static_mib']
     assert off['static_mib'] * 2**20 > 4 * res['models'][0]['params']
+    # Gradients: 4 bytes per (trainable, fp32) parameter; the bound follows from the figures.
+    assert off['grad_mib'] * 2**20 == 4 * res['models'][0]['params']
+    assert mem['reduction_bound'] == pytest.approx(
+        1 - (off['static_mib'] + off['grad_mib']) / off['peak_mib'])
+    assert mem['reduction'] <= mem['reduction_bound']
 
     metrics = {(t['model'], t['metric']) for t in res['targets']}
     assert metrics == {('drn-d-22-context', 'flop_rate_fraction'),

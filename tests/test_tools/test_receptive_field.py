@@ -205,13 +205,16 @@ def test_cli_on_context_toy(tmp_path, python):
     ], cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stdout
     out = proc.stdout
-    # DRN-D-22 ends at 527 px, stride 8; the head's 67 cells add 66 * 8: 527 + 528 = 1055.
-    assert re.search(r'decode_head\.conv_seg\s+Conv2d\s+1\s+1\s+1\s+1055\s+8', out)
+    # DRN-D-22's stem and first three levels end at 39 px, stride 4 (7x7 stem, 3x3 layer1, 3x3 stride-2
+    # layer2: 1 + 6 + 2 + 2 = 11 at stride 2; layer3's 4 convs, the first of stride 2: 11 + 2 * 2 +
+    # 3 * 2 * 4 = 39); the head's 67 cells add 66 * 4: 39 + 264 = 303.
+    assert re.search(r'backbone\.layer3\.1\.conv2\s+Conv2d\s+3\s+1\s+1\s+39\s+4', out)
+    assert re.search(r'decode_head\.conv_seg\s+Conv2d\s+1\s+1\s+1\s+303\s+4', out)
     assert re.search(r'decode_head\.conv_seg\s+Conv2d\s+1\s+1\s+1\s+67\s+1', out)
     assert 'ContextHead.receptive_fields = (3, 5, 9, 17, 33, 65, 67, 67): agrees' in out
     radius = float(re.search(r'95% of the ERF mass within a Chebyshev radius of ([\d.]+) px',
                              out).group(1))
-    assert 0 <= radius <= 32  # centre unit (4, 4) of 8x8 sits on pixel 32 of the 64x64 input
+    assert 0 <= radius <= 32  # centre unit (8, 8) of 16x16 sits on pixel 32 of the 64x64 input
     assert 'RF (3, 7, 15), never-sampled pixels inside the RF (0, 0, 0)' in out
     for name in ('context_toy_erf.png', 'dilation_grid.png'):
         with open(out_dir / name, 'rb') as f:

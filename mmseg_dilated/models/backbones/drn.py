@@ -290,8 +290,13 @@ class DRN(FrozenNormEvalMixin, BaseModule):
             leaves the first block undilated, (1, 1). ``'half'`` uses (d/2, d)
             as stated in the paper's notation. Bottleneck blocks take their
             3x3 dilation from the second entry. Default: 'reference'.
+        num_levels (int, optional): Build only the stem and the first
+            ``num_levels`` levels, as mmseg's ResNet ``num_stages`` does: a
+            shallower, smaller-field front-end (e.g. 3 for DRN-C/D gives
+            layer1..layer3, output stride 4). None builds every level.
+            Default: None.
         out_indices (Sequence[int]): Levels to return (0 = layer1). None
-            means the last level only. Default: None.
+            means the last built level only. Default: None.
         frozen_stages (int): Freeze (stop grad, eval mode) the stem and the
             first ``frozen_stages`` levels; -1 freezes nothing, 0 the stem
             only. Default: -1.
@@ -394,6 +399,7 @@ class DRN(FrozenNormEvalMixin, BaseModule):
                  strides=None,
                  dilations=None,
                  dilation_mode='reference',
+                 num_levels=None,
                  out_indices=None,
                  frozen_stages=-1,
                  conv_cfg=None,
@@ -411,7 +417,13 @@ class DRN(FrozenNormEvalMixin, BaseModule):
         self.init_cfg = resolve_init_cfg(pretrained, init_cfg)
 
         layout = self.level_layouts[arch]
-        num_levels = len(layout['kinds'])
+        all_levels = len(layout['kinds'])
+        if num_levels is None:
+            num_levels = all_levels
+        if not (isinstance(num_levels, int) and 1 <= num_levels <= all_levels):
+            raise ValueError(f'num_levels must be an int in 1..{all_levels} '
+                             f'for DRN-{arch} (None builds all), got '
+                             f'{num_levels!r}')
         block_name, stage_blocks = self.arch_settings[arch][depth]
         if base_channels is None:
             base_channels = layout['default_base']
@@ -422,6 +434,7 @@ class DRN(FrozenNormEvalMixin, BaseModule):
                                         layout['strides'], arch)
         dilations = self._check_per_level('dilations', dilations,
                                           layout['dilations'], arch)
+        self.num_levels = num_levels
         if dilation_mode not in self.dilation_modes:
             raise ValueError(f'dilation_mode must be one of '
                              f'{self.dilation_modes}, got {dilation_mode!r}')
@@ -437,7 +450,8 @@ class DRN(FrozenNormEvalMixin, BaseModule):
             raise ValueError(
                 f'out_indices must be increasing level indices in '
                 f'0..{num_levels - 1} (layer1..layer{num_levels}) for '
-                f'DRN-{arch}, got {out_indices}')
+                f'DRN-{arch} with {num_levels} levels built, got '
+                f'{out_indices}')
         if not (isinstance(frozen_stages, int)
                 and -1 <= frozen_stages <= num_levels):
             raise ValueError(f'frozen_stages must be an int in '
@@ -462,7 +476,7 @@ class DRN(FrozenNormEvalMixin, BaseModule):
         self.inplanes = base_channels
         self.level_names = []
         level_channels = []
-        for i, kind in enumerate(layout['kinds']):
+        for i, kind in enumerate(layout['kinds'][:num_levels]):
             width = base_channels * layout['width_mults'][i]
             if kind == 'conv':
                 level = DRNConvLevel(

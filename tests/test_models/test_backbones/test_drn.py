@@ -66,6 +66,10 @@ def test_invalid_variant(arch, depth):
      (dict(out_indices=(3, 1)), 'out_indices'),
      (dict(frozen_stages=9), 'frozen_stages'),
      (dict(dilation_mode='paper'), 'dilation_mode'),
+     (dict(num_levels=9), 'num_levels'),
+     (dict(num_levels=0), 'num_levels'),
+     (dict(num_levels=3, out_indices=(3, )), 'out_indices'),
+     (dict(num_levels=3, frozen_stages=4), 'frozen_stages'),
      (dict(base_channels=0), 'base_channels')])
 def test_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
@@ -208,6 +212,25 @@ def test_out_indices_levels_and_channels():
                                                   (128, 5, 5)]
     assert a.out_channels == (16, 32, 64, 128)
     assert DRN(arch='C', depth=26, base_channels=2).out_indices == (7, )
+
+
+@pytest.mark.parametrize('arch,depth,num_levels', [('D', 22, 3), ('C', 26, 5), ('A', 18, 2)])
+def test_num_levels_builds_a_prefix_of_the_full_network(arch, depth, num_levels):
+    full = DRN(arch=arch, depth=depth, base_channels=4, out_indices=(num_levels - 1, )).eval()
+    short = DRN(arch=arch, depth=depth, base_channels=4, num_levels=num_levels).eval()
+    # Exactly the stem and layer1..layer{num_levels} of the full network, same shapes.
+    kept = {f'layer{i}.' for i in range(num_levels + 1)} | {'conv1.', 'bn1.'}
+    expected = {k: v.shape for k, v in full.state_dict().items()
+                if any(k.startswith(p) for p in kept)}
+    assert {k: v.shape for k, v in short.state_dict().items()} == expected
+    assert len(expected) < len(full.state_dict())
+    assert short.out_indices == (num_levels - 1, )
+    assert short.out_channels == (full.level_channels[num_levels - 1], )
+    # With the full network's weights it returns that level's output.
+    short.load_state_dict(full.state_dict(), strict=False)
+    x = torch.rand(1, 3, 37, 37)
+    with torch.no_grad():
+        torch.testing.assert_close(short(x)[0], full(x)[0], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize('arch,depth,stem', [('D', 22, ['layer0']), ('C', 26, ['conv1', 'bn1']),

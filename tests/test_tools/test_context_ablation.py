@@ -1,0 +1,95 @@
+"""The paper's ablation in miniature, as the README reports it: on the bundled data, the front-end
+with the context module (configs/context_toy.py) beats the same front-end with a 1x1 classifier
+(configs/frontend_toy.py), trained for the same iterations with the same seed.
+
+Both configs are trained as shipped (2,000 iterations, about 7 minutes with the two runs side by
+side on 2 cores) through tools/train.py, and their last validation mIoU is read from mmengine's
+scalar log. The expected figures are read from the README's ablation table, so the test fails if
+the README's numbers stop being what the configs give.
+"""
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+
+import pytest
+
+from _helpers import REPO
+
+TRAIN = osp.join(REPO, 'tools', 'train.py')
+CONFIGS = ('context_toy.py', 'frontend_toy.py')
+# Run-to-run spread allowed against the README's figures (thread scheduling changes the order of
+# floating-point sums, and 2,000 steps amplify that).
+TOLERANCE = 1.0
+# The smallest margin that still counts as the context module winning.
+MIN_MARGIN = 1.0
+
+
+def readme_ablation():
+    """{config: (mIoU, [class IoUs])} and the margin, from the README's ablation table."""
+    with open(osp.join(REPO, 'README.md')) as f:
+        text = f.read()
+    rows = {}
+    for name in CONFIGS:
+        m = re.search(r'^\| \[' + re.escape(name) + r'\]\(configs/' + re.escape(name) +
+                      r'\) \| [^|]+ \| \**([\d.]+)\** \| ([\d.]+) / ([\d.]+) / ([\d.]+) \|$', text,
+                      re.M)
+        assert m, f'README has no ablation row for {name}'
+        rows[name] = float(m.group(1)), [float(g) for g in m.group(2, 3, 4)]
+    m = re.search(r'The context module wins by ([\d.]+) mIoU', text)
+    assert m, 'README does not state the ablation margin'
+    return rows, float(m.group(1))
+
+
+def last_val_miou(work_dir):
+    """The mIoU of the last validation in a work dir's mmengine scalar log."""
+    (stamp, ) = [d for d in os.listdir(work_dir)
+                 if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json'))]
+    with open(osp.join(work_dir, stamp, 'vis_data', 'scalars.json')) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    vals = [r for r in records if 'mIoU' in r]
+    assert vals, f'no validation in {work_dir}'
+    return vals[-1]['mIoU'], vals[-1]['step']
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory, python):
+    """Both configs trained side by side (one thread each), in one folder, so on the same data."""
+    cwd = tmp_path_factory.mktemp('ablation')
+    # Generate the data once, before the two runs start.
+    subprocess.run([python, '-c', 'import mmseg_dilated.datasets.context_shapes as c; '
+                    'c.generate_context_shapes("data/context_shapes")'],
+                   cwd=cwd, check=True)
+    env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
+    procs = {}
+    for name in CONFIGS:
+        log = open(cwd / (name + '.log'), 'w')
+        procs[name] = (subprocess.Popen(
+            [python, TRAIN, osp.join(REPO, 'configs', name), '--work-dir', name[:-3]],
+            cwd=str(cwd), env=env, stdout=log, stderr=subprocess.STDOUT), log)
+    results = {}
+    for name, (proc, log) in procs.items():
+        code = proc.wait(timeout=1800)
+        log.close()
+        with open(cwd / (name + '.log')) as f:
+            out = f.read()
+        assert code == 0, f'training {name} failed:\n{out[-5000:]}'
+        results[name] = last_val_miou(str(cwd / name[:-3]))
+    return results
+
+
+def test_context_module_beats_the_same_front_end(trained):
+    (context, step_c), (frontend, step_f) = trained['context_toy.py'], trained['frontend_toy.py']
+    assert step_c == step_f == 2000
+    margin = context - frontend
+    print(f'context_toy {context:.2f} mIoU, frontend_toy {frontend:.2f}: margin {margin:+.2f}')
+    assert margin >= MIN_MARGIN, (context, frontend)
+
+
+def test_readme_reports_what_the_configs_give(trained):
+    rows, margin = readme_ablation()
+    for name in CONFIGS:
+        assert trained[name][0] == pytest.approx(rows[name][0], abs=TOLERANCE), name
+    assert margin == pytest.approx(rows['context_toy.py'][0] - rows['frontend_toy.py'][0],
+                                   abs=0.006)
