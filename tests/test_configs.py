@@ -209,6 +209,12 @@ def test_frontend_toy_is_context_toy_without_the_context_module():
     context, frontend = load('context_toy.py').to_dict(), load('frontend_toy.py').to_dict()
     context_head = context['model'].pop('decode_head')
     frontend_head = frontend['model'].pop('decode_head')
+    # The same optimizer; only context_toy's slower context layers (conv_seg is its module's last
+    # layer, but frontend_toy's classifier) are not carried over.
+    context_optim, frontend_optim = context.pop('optim_wrapper'), frontend.pop('optim_wrapper')
+    assert set(context_optim['paramwise_cfg']['custom_keys']) == {
+        'decode_head.context_convs', 'decode_head.conv_seg'}
+    assert frontend_optim == dict(context_optim, paramwise_cfg={})
     assert frontend == context
     assert frontend_head['type'] == 'FCNHead'
     assert frontend_head['num_convs'] == 0 and frontend_head['concat_input'] is False

@@ -15,15 +15,18 @@ import subprocess
 
 import pytest
 
-from _helpers import REPO
+from mmseg_dilated.utils import mmseg_tool
+
+from _helpers import REPO, run_tool
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 CONFIGS = ('context_toy.py', 'frontend_toy.py')
-# Run-to-run spread allowed against the README's figures (thread scheduling changes the order of
-# floating-point sums, and 2,000 steps amplify that).
-TOLERANCE = 1.0
-# The smallest margin that still counts as the context module winning.
-MIN_MARGIN = 1.0
+# Spread allowed against the README's figures, which tools/train.py gives with its default two
+# threads: here each run has one, which changes the order of floating-point sums, and 2,000 steps
+# amplify that (measured: 97.68 / 92.08 with one thread, 97.85 / 92.87 with two).
+TOLERANCE = 1.5
+# The margin the test demands: the two measured margins are 5.60 and 4.98.
+MIN_MARGIN = 3.0
 
 
 def readme_ablation():
@@ -68,7 +71,7 @@ def trained(tmp_path_factory, python):
         procs[name] = (subprocess.Popen(
             [python, TRAIN, osp.join(REPO, 'configs', name), '--work-dir', name[:-3]],
             cwd=str(cwd), env=env, stdout=log, stderr=subprocess.STDOUT), log)
-    results = {}
+    results = {'cwd': cwd}
     for name, (proc, log) in procs.items():
         code = proc.wait(timeout=1800)
         log.close()
@@ -93,3 +96,17 @@ def test_readme_reports_what_the_configs_give(trained):
         assert trained[name][0] == pytest.approx(rows[name][0], abs=TOLERANCE), name
     assert margin == pytest.approx(rows['context_toy.py'][0] - rows['frontend_toy.py'][0],
                                    abs=0.006)
+
+
+def test_tta_through_mmsegs_own_test_tool(trained, python):
+    """Multi-scale + flip testing of the trained context_toy checkpoint with mmseg's own
+    tools/test.py, against the TTA figure the README reports."""
+    cwd = trained['cwd']
+    proc = run_tool([python, mmseg_tool('test.py'), osp.join(REPO, 'configs', 'context_toy.py'),
+                     'context_toy/iter_2000.pth', '--tta', '--work-dir', 'tta'], cwd)
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    miou = float(re.findall(r'Iter\(test\) \[60/60\].*mIoU: ([\d.]+)', proc.stdout)[-1])
+    with open(osp.join(REPO, 'README.md')) as f:
+        reported = float(re.search(r'TTA mIoU ([\d.]+)', f.read()).group(1))
+    print(f'context_toy with --tta: {miou:.2f} mIoU (README: {reported:.2f})')
+    assert miou == pytest.approx(reported, abs=TOLERANCE)
