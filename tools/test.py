@@ -40,7 +40,8 @@ def main(argv=None):
     args = parse_args(argv)
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
     from mmseg_dilated.utils import (DatasetNotPreparedError, check_dataset_paths,
-                                     cpu_distributed_options, load_config, mmseg_tool)
+                                     cpu_distributed_options, load_config, mmseg_tool,
+                                     shutdown_distributed)
 
     if not osp.isfile(args.checkpoint):
         sys.exit(f'error: checkpoint {args.checkpoint} does not exist.')
@@ -69,6 +70,7 @@ def main(argv=None):
     tool = mmseg_tool('test.py')
     sys.argv = [tool] + forward
     runpy.run_path(tool, run_name='__main__')
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

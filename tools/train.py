@@ -44,7 +44,8 @@ def main(argv=None):
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
     from mmseg_dilated.utils import (DatasetNotPreparedError, check_amp_available,
                                      check_dataset_paths, check_pretrained_paths,
-                                     cpu_distributed_options, load_config, mmseg_tool)
+                                     cpu_distributed_options, load_config, mmseg_tool,
+                                     shutdown_distributed)
 
     if args.amp:
         check_amp_available()
@@ -70,6 +71,7 @@ def main(argv=None):
     tool = mmseg_tool('train.py')
     sys.argv = [tool] + forward
     runpy.run_path(tool, run_name='__main__')
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

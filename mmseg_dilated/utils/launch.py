@@ -202,3 +202,17 @@ def cpu_distributed_options(launcher: str) -> List[str]:
         'model_wrapper_cfg.device_ids=None',
         'model_wrapper_cfg.broadcast_buffers=False',
     ]
+
+
+def shutdown_distributed() -> None:
+    """Tear down the process group once a tool has finished, if one is up.
+
+    Left to interpreter exit, gloo's worker threads can outlive the process group and the C++
+    runtime aborts the process ("terminate called without an active exception", SIGABRT) after the
+    run has finished; the launcher then reports the whole job as failed. Both ranks wait for each
+    other first, so neither tears down while the other still communicates.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
