@@ -44,3 +44,40 @@ class FrozenNormEvalMixin:
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
+
+
+def check_out_indices(out_indices, num_levels, levels):
+    """``out_indices`` as a tuple of increasing level indices in ``0..num_levels - 1``.
+
+    Args:
+        out_indices (int | Sequence[int]): The backbone's argument.
+        num_levels (int): Levels the backbone builds.
+        levels (str): How the error message names the levels, e.g. 'layer1..layer8 of DRN-D'.
+
+    Returns:
+        tuple[int]: The indices.
+    """
+    if isinstance(out_indices, int):
+        out_indices = (out_indices, )
+    out_indices = tuple(out_indices)
+    if (not out_indices
+            or any(not isinstance(i, int) or not 0 <= i < num_levels for i in out_indices)
+            or list(out_indices) != sorted(set(out_indices))):
+        raise ValueError(f'out_indices must be increasing level indices in 0..{num_levels - 1} '
+                         f'({levels}), got {out_indices}')
+    return out_indices
+
+
+def check_frozen_stages(frozen_stages, num_levels):
+    """Refuse a ``frozen_stages`` outside ``-1..num_levels``."""
+    if not (isinstance(frozen_stages, int) and -1 <= frozen_stages <= num_levels):
+        raise ValueError(f'frozen_stages must be an int in -1..{num_levels}, got '
+                         f'{frozen_stages!r}')
+
+
+def freeze(modules):
+    """Put modules in eval mode and stop their parameters' gradients."""
+    for m in modules:
+        m.eval()
+        for param in m.parameters():
+            param.requires_grad = False

@@ -9,7 +9,8 @@ from mmengine.model import BaseModule
 
 from mmseg.registry import MODELS
 
-from ._common import FrozenNormEvalMixin, resolve_init_cfg
+from ._common import (FrozenNormEvalMixin, check_frozen_stages,
+                      check_out_indices, freeze, resolve_init_cfg)
 
 
 @MODELS.register_module()
@@ -106,18 +107,8 @@ class DilatedVGG(FrozenNormEvalMixin, BaseModule):
             raise ValueError(
                 f'dilations must be {n} positive ints (conv1..conv5, fc6), '
                 f'e.g. (1, 1, 1, 1, 2, 4); got {dilations!r}')
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        out_indices = tuple(out_indices)
-        if (not out_indices or any(
-                not isinstance(i, int) or not 0 <= i < n for i in out_indices)
-                or list(out_indices) != sorted(set(out_indices))):
-            raise ValueError(f'out_indices must be increasing level indices '
-                             f'in 0..{n - 1} (conv1..conv5, fc), got '
-                             f'{out_indices}')
-        if not (isinstance(frozen_stages, int) and -1 <= frozen_stages <= n):
-            raise ValueError(f'frozen_stages must be an int in -1..{n}, got '
-                             f'{frozen_stages!r}')
+        out_indices = check_out_indices(out_indices, n, 'conv1..conv5, fc')
+        check_frozen_stages(frozen_stages, n)
         if not (isinstance(fc_channels, int) and fc_channels > 0):
             raise ValueError(
                 f'fc_channels must be a positive int, got {fc_channels!r}')
@@ -174,12 +165,9 @@ class DilatedVGG(FrozenNormEvalMixin, BaseModule):
 
     def _freeze_stages(self):
         """Freeze the first ``frozen_stages`` levels."""
-        for names in self.level_modules[:max(self.frozen_stages, 0)]:
-            for name in names:
-                m = getattr(self, name)
-                m.eval()
-                for param in m.parameters():
-                    param.requires_grad = False
+        freeze(getattr(self, name)
+               for names in self.level_modules[:max(self.frozen_stages, 0)]
+               for name in names)
 
     def forward(self, x):
         """Forward function.

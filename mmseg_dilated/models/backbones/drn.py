@@ -9,7 +9,8 @@ from mmengine.model import BaseModule
 
 from mmseg.registry import MODELS
 
-from ._common import FrozenNormEvalMixin, resolve_init_cfg
+from ._common import (FrozenNormEvalMixin, check_frozen_stages,
+                      check_out_indices, freeze, resolve_init_cfg)
 
 
 def _maybe_checkpoint(fn, x, with_cp):
@@ -440,22 +441,11 @@ class DRN(FrozenNormEvalMixin, BaseModule):
                              f'{self.dilation_modes}, got {dilation_mode!r}')
         if out_indices is None:
             out_indices = (num_levels - 1, )
-        elif isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        out_indices = tuple(out_indices)
-        if (not out_indices or any(
-                not isinstance(i, int) or not 0 <= i < num_levels
-                for i in out_indices)
-                or list(out_indices) != sorted(set(out_indices))):
-            raise ValueError(
-                f'out_indices must be increasing level indices in '
-                f'0..{num_levels - 1} (layer1..layer{num_levels}) for '
-                f'DRN-{arch} with {num_levels} levels built, got '
-                f'{out_indices}')
-        if not (isinstance(frozen_stages, int)
-                and -1 <= frozen_stages <= num_levels):
-            raise ValueError(f'frozen_stages must be an int in '
-                             f'-1..{num_levels}, got {frozen_stages!r}')
+        out_indices = check_out_indices(
+            out_indices, num_levels,
+            f'layer1..layer{num_levels} of DRN-{arch} with {num_levels} '
+            'levels built')
+        check_frozen_stages(frozen_stages, num_levels)
 
         self.arch = arch
         self.depth = depth
@@ -609,14 +599,10 @@ class DRN(FrozenNormEvalMixin, BaseModule):
         """Freeze the stem and the first ``frozen_stages`` levels."""
         if self.frozen_stages < 0:
             return
-        modules = self._stem_modules() + [
+        freeze(self._stem_modules() + [
             getattr(self, name)
             for name in self.level_names[:self.frozen_stages]
-        ]
-        for m in modules:
-            m.eval()
-            for param in m.parameters():
-                param.requires_grad = False
+        ])
 
     def forward(self, x):
         """Forward function.
