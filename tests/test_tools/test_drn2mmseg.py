@@ -2,12 +2,9 @@
 functional forward pass written from drn.md and the authors' layer rules."""
 import math
 import pickle
-import runpy
-import sys
 from collections import OrderedDict
 from pathlib import Path
 
-import mmengine.runner.checkpoint as mmengine_checkpoint
 import pytest
 import torch
 import torch.nn.functional as F
@@ -16,6 +13,8 @@ from mmseg.registry import MODELS
 from mmseg_dilated.models.backbones import DRN
 from mmseg_dilated.utils.convert_drn import (DRNCheckpointError, convert_drn,
                                              convert_drn_checkpoint, load_state_dict_file)
+
+from _helpers import run_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'model_converters' / 'drn2mmseg.py'
 
@@ -34,7 +33,6 @@ def authors_state_dict(arch, block, blocks, base, seed=0, with_nbt=False, num_cl
     """Random weights in the authors' key layout (drn.md), torchvision's for DRN-A."""
     g = torch.Generator().manual_seed(seed)
     sd = OrderedDict()
-    expansion = 4 if block == 'bottleneck' else 1
 
     def conv(key, cin, cout, k):
         sd[key] = torch.randn(cout, cin, k, k, generator=g) * math.sqrt(2.0 / (k * k * cout))
@@ -175,28 +173,6 @@ def reference_forward(sd, arch, blocks, x, dilation_mode='reference'):
     return x
 
 
-@pytest.fixture
-def strict_pretrained(monkeypatch):
-    """Make mmengine's loader (used by init_cfg=Pretrained) strict and record key differences.
-
-    mmengine itself only warns, and never about missing ``num_batches_tracked``.
-    """
-    diffs = []
-    real = mmengine_checkpoint.load_state_dict
-
-    def strict_load(module, state_dict, strict=False, logger=None):
-        diffs.append(set(module.state_dict()) ^ set(state_dict))
-        return real(module, state_dict, strict=True, logger=logger)
-
-    monkeypatch.setattr(mmengine_checkpoint, 'load_state_dict', strict_load)
-    return diffs
-
-
-def run_cli(monkeypatch, *args):
-    monkeypatch.setattr(sys, 'argv', [str(SCRIPT), *map(str, args)])
-    runpy.run_path(str(SCRIPT), run_name='__main__')
-
-
 def load_pretrained(path, **kwargs):
     model = DRN(init_cfg=dict(type='Pretrained', checkpoint=str(path)), **kwargs)
     model.init_weights()
@@ -220,8 +196,8 @@ def test_d22_imagenet_cli_loads_and_matches_reference(tmp_path, monkeypatch, cap
     block, blocks = VARIANTS[('D', 22)]
     src = authors_state_dict('D', block, blocks, base=16)  # no num_batches_tracked (old torch)
     torch.save(src, tmp_path / 'drn_d_22.pth')
-    run_cli(monkeypatch, tmp_path / 'drn_d_22.pth', tmp_path / 'out.pth', '--arch', 'D',
-            '--depth', '22')
+    run_script(monkeypatch, SCRIPT, tmp_path / 'drn_d_22.pth', tmp_path / 'out.pth', '--arch', 'D',
+               '--depth', '22')
     assert 'DRN-D-22' in capsys.readouterr().out
     model = load_pretrained(tmp_path / 'out.pth', arch='D', depth=22)
     assert strict_pretrained == [set()]  # no missing, no unexpected key
@@ -359,7 +335,7 @@ def test_depth_mismatch_is_refused(tmp_path, monkeypatch):
     assert convert_drn(src)[1]['depth'] == 38  # inferred without --depth
     torch.save(src, tmp_path / 'd38.pth')
     with pytest.raises(SystemExit) as e:
-        run_cli(monkeypatch, tmp_path / 'd38.pth', tmp_path / 'out.pth', '--depth', '22')
+        run_script(monkeypatch, SCRIPT, tmp_path / 'd38.pth', tmp_path / 'out.pth', '--depth', '22')
     assert '--depth 22 mismatch' in str(e.value) and 'DRN-D-38' in str(e.value)
     assert not (tmp_path / 'out.pth').exists()
     # bottleneck vs basic with the same block counts: D-54 is not D-38

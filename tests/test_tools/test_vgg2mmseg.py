@@ -2,12 +2,9 @@
 functional forward pass of the Yu & Koltun front-end (fc6 applied as a linear layer on dilated
 7x7 patches)."""
 import math
-import runpy
-import sys
 from collections import OrderedDict
 from pathlib import Path
 
-import mmengine.runner.checkpoint as mmengine_checkpoint
 import pytest
 import torch
 import torch.nn.functional as F
@@ -15,6 +12,8 @@ import torch.nn.functional as F
 from mmseg_dilated.models.backbones import DilatedVGG
 from mmseg_dilated.utils.convert_vgg import VGGCheckpointError, convert_vgg
 from mmseg_dilated.utils.convert_drn import load_state_dict_file
+
+from _helpers import run_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'model_converters' / 'vgg2mmseg.py'
 # torchvision's VGG-16 configuration ('M' = max pool)
@@ -55,7 +54,7 @@ def reference_forward(sd, x, with_bn=False):
     """Front-end from the torchvision layout: pool4/pool5 dropped, conv5 dilation 2, "same"
     padding, ceil-mode 2x2 pools; fc6 = the 25088-wide linear layer on every 7x7 patch dilated by
     4 (zero padded), fc7 = the linear layer on every pixel. Eval mode (no dropout)."""
-    idx, pools, level = 0, 0, 0
+    idx, pools = 0, 0
     for v in CFG:
         if v == 'M':
             pools += 1
@@ -78,24 +77,6 @@ def reference_forward(sd, x, with_bn=False):
     return x.view(n, -1, h, w)
 
 
-@pytest.fixture
-def strict_pretrained(monkeypatch):
-    diffs = []
-    real = mmengine_checkpoint.load_state_dict
-
-    def strict_load(module, state_dict, strict=False, logger=None):
-        diffs.append(set(module.state_dict()) ^ set(state_dict))
-        return real(module, state_dict, strict=True, logger=logger)
-
-    monkeypatch.setattr(mmengine_checkpoint, 'load_state_dict', strict_load)
-    return diffs
-
-
-def run_cli(monkeypatch, *args):
-    monkeypatch.setattr(sys, 'argv', [str(SCRIPT), *map(str, args)])
-    runpy.run_path(str(SCRIPT), run_name='__main__')
-
-
 def compare(model, sd, with_bn=False, size=45):
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -112,7 +93,7 @@ def test_convert_load_and_match_reference(tmp_path, monkeypatch, capsys, strict_
                                           with_bn):
     src = torchvision_vgg16(fc=64, with_bn=with_bn)
     torch.save(src, tmp_path / 'vgg16.pth')
-    run_cli(monkeypatch, tmp_path / 'vgg16.pth', tmp_path / 'out.pth')
+    run_script(monkeypatch, SCRIPT, tmp_path / 'vgg16.pth', tmp_path / 'out.pth')
     assert 'fc_channels 64' in capsys.readouterr().out
     norm_cfg = dict(type='BN') if with_bn else None
     model = DilatedVGG(fc_channels=64, norm_cfg=norm_cfg,
@@ -135,14 +116,14 @@ def test_convert_load_and_match_reference(tmp_path, monkeypatch, capsys, strict_
 def test_no_fc_and_full_model(tmp_path, monkeypatch):
     src = torchvision_vgg16(fc=64)
     torch.save(src, tmp_path / 'vgg16.pth')
-    run_cli(monkeypatch, tmp_path / 'vgg16.pth', tmp_path / 'nofc.pth', '--no-fc')
+    run_script(monkeypatch, SCRIPT, tmp_path / 'vgg16.pth', tmp_path / 'nofc.pth', '--no-fc')
     sd = load_state_dict_file(tmp_path / 'nofc.pth')
     model = DilatedVGG(fc_channels=32)  # reduced fc cannot take the ImageNet fc6/fc7
     result = model.load_state_dict(sd, strict=False)
     assert sorted(result.missing_keys) == ['fc6.conv.bias', 'fc6.conv.weight', 'fc7.conv.bias',
                                            'fc7.conv.weight']
     assert result.unexpected_keys == []
-    run_cli(monkeypatch, tmp_path / 'vgg16.pth', tmp_path / 'full.pth', '--full-model')
+    run_script(monkeypatch, SCRIPT, tmp_path / 'vgg16.pth', tmp_path / 'full.pth', '--full-model')
     full = load_state_dict_file(tmp_path / 'full.pth')
     assert all(k.startswith('backbone.') for k in full)
     assert 'backbone.fc6.conv.weight' in full and not any('classifier' in k for k in full)
@@ -162,7 +143,7 @@ def test_not_vgg16_is_refused(tmp_path, monkeypatch):
         convert_vgg(bad)
     torch.save({'features.0.weight': torch.zeros(3)}, tmp_path / 'bad.pth')
     with pytest.raises(SystemExit, match='error: '):
-        run_cli(monkeypatch, tmp_path / 'bad.pth', tmp_path / 'out.pth')
+        run_script(monkeypatch, SCRIPT, tmp_path / 'bad.pth', tmp_path / 'out.pth')
 
 
 def test_data_parallel_wrapped_sources(tmp_path):

@@ -8,6 +8,8 @@ from mmseg.structures import SegDataSample
 
 from mmseg_dilated.models.decode_heads import ContextHead
 
+from _helpers import assert_head_same_outputs_and_grads
+
 # Dilation schedules of the 3x3 layers (the 1x1 output layer follows).
 VOC = (1, 1, 2, 4, 8, 16, 1)  # Table 1
 KITTI = (1, 1, 2, 4, 8, 1)  # drops dilation 16
@@ -184,18 +186,8 @@ def test_with_cp(module_type):
     for p in ref.parameters():
         p.data.add_(0.1 * torch.randn_like(p))
     cp_head.load_state_dict(ref.state_dict())
-    feats = torch.randn(2, 8, 12, 12)
-    grad_out = torch.randn(2, 3, 12, 12)
-    outs, grads = [], []
-    for head in (ref, cp_head):
-        x = feats.clone().requires_grad_()
-        out = head([x])
-        out.backward(grad_out)
-        outs.append(out)
-        grads.append([x.grad] + [p.grad for p in head.parameters()])
-    assert torch.allclose(outs[0], outs[1], atol=1e-6)
-    for g_ref, g_cp in zip(*grads):
-        assert torch.allclose(g_ref, g_cp, atol=1e-6)
+    assert_head_same_outputs_and_grads(ref, cp_head, torch.randn(2, 8, 12, 12),
+                                       torch.randn(2, 3, 12, 12))
 
 
 @pytest.mark.parametrize('in_channels', [512, 2048])  # DRN, ResNetV1c-D8

@@ -5,6 +5,8 @@ from mmseg.models.decode_heads import ASPPHead
 
 from mmseg_dilated.models.decode_heads import DilatedASPPHead
 
+from _helpers import assert_head_same_outputs_and_grads
+
 BN = dict(type='BN')
 
 
@@ -142,18 +144,8 @@ def test_with_cp(separable):
     ref = DilatedASPPHead(**kwargs)
     cp_head = DilatedASPPHead(with_cp=True, **kwargs)
     cp_head.load_state_dict(ref.state_dict())
-    feats = torch.randn(2, 16, 10, 10)
-    grad_out = torch.randn(2, 4, 10, 10)
-    outs, grads = [], []
-    for head in (ref, cp_head):
-        x = feats.clone().requires_grad_()
-        out = head([x])
-        out.backward(grad_out)
-        outs.append(out)
-        grads.append([x.grad] + [p.grad for p in head.parameters()])
-    assert torch.allclose(outs[0], outs[1], atol=1e-6)
-    for g_ref, g_cp in zip(*grads):
-        assert torch.allclose(g_ref, g_cp, atol=1e-6)
+    assert_head_same_outputs_and_grads(ref, cp_head, torch.randn(2, 16, 10, 10),
+                                       torch.randn(2, 4, 10, 10))
 
 
 def test_bad_arguments():

@@ -3,6 +3,8 @@ import torch
 
 from mmseg_dilated.models.decode_heads import ParallelContextHead
 
+from _helpers import assert_head_same_outputs_and_grads
+
 
 def test_structure_and_shape():
     head = ParallelContextHead(
@@ -75,18 +77,8 @@ def test_with_cp():
     ref = ParallelContextHead(**kwargs)
     cp_head = ParallelContextHead(with_cp=True, **kwargs)
     cp_head.load_state_dict(ref.state_dict())
-    feats = torch.randn(2, 16, 10, 10)
-    grad_out = torch.randn(2, 4, 10, 10)
-    outs, grads = [], []
-    for head in (ref, cp_head):
-        x = feats.clone().requires_grad_()
-        out = head([x])
-        out.backward(grad_out)
-        outs.append(out)
-        grads.append([x.grad] + [p.grad for p in head.parameters()])
-    assert torch.allclose(outs[0], outs[1], atol=1e-6)
-    for g_ref, g_cp in zip(*grads):
-        assert torch.allclose(g_ref, g_cp, atol=1e-6)
+    assert_head_same_outputs_and_grads(ref, cp_head, torch.randn(2, 16, 10, 10),
+                                       torch.randn(2, 4, 10, 10))
 
 
 def test_bad_arguments():
