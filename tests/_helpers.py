@@ -39,3 +39,12 @@ def assert_head_same_outputs_and_grads(ref, other, feats, grad_out, atol=1e-6):
     assert len(grads[0]) == len(grads[1])
     for g_ref, g_other in zip(*grads):
         assert torch.allclose(g_ref, g_other, atol=atol)
+
+
+def load_script(path, name):
+    """Import a script under tools/ (not a package) as a module called ``name``."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

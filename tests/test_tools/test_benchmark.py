@@ -1,6 +1,5 @@
 """tools/analysis/benchmark.py: the script end to end at tiny settings, and its
 counts against independent ones. No timing is asserted."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -10,7 +9,7 @@ import sys
 import pytest
 import torch
 import torch.nn as nn
-from _helpers import REPO, run_tool
+from _helpers import REPO, load_script, run_tool
 
 SCRIPT = osp.join(REPO, 'tools', 'analysis', 'benchmark.py')
 
@@ -31,16 +30,9 @@ model = dict(
 """
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location('benchmark_tool', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def bench():
-    return _load_script()
+    return load_script(SCRIPT, 'benchmark_tool')
 
 
 @pytest.fixture(scope='module')

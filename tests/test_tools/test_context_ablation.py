@@ -7,7 +7,6 @@ side on 2 cores) through tools/train.py, and their last validation mIoU is read 
 scalar log. The expected figures are read from the README's ablation table, so the test fails if
 the README's numbers stop being what the configs give.
 """
-import json
 import os
 import os.path as osp
 import re
@@ -17,7 +16,7 @@ import pytest
 
 from mmseg_dilated.utils import mmseg_tool
 
-from _helpers import REPO, run_tool
+from _helpers import REPO, load_script, run_tool
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 CONFIGS = ('context_toy.py', 'frontend_toy.py')
@@ -46,14 +45,12 @@ def readme_ablation():
 
 
 def last_val_miou(work_dir):
-    """The mIoU of the last validation in a work dir's mmengine scalar log."""
-    (stamp, ) = [d for d in os.listdir(work_dir)
-                 if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json'))]
-    with open(osp.join(work_dir, stamp, 'vis_data', 'scalars.json')) as f:
-        records = [json.loads(line) for line in f if line.strip()]
-    vals = [r for r in records if 'mIoU' in r]
-    assert vals, f'no validation in {work_dir}'
-    return vals[-1]['mIoU'], vals[-1]['step']
+    """(mIoU, training step) of the last validation in a work dir, read with
+    tools/analysis/plot_curves.py's reader of mmengine's scalar log."""
+    plot_curves = load_script(osp.join(REPO, 'tools', 'analysis', 'plot_curves.py'), 'plot_curves')
+    _, _, val_steps, mious = plot_curves.load_scalars(work_dir)
+    assert mious, f'no validation in {work_dir}'
+    return mious[-1], val_steps[-1]
 
 
 @pytest.fixture(scope='module')
