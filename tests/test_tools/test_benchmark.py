@@ -9,6 +9,7 @@ import sys
 import pytest
 import torch
 import torch.nn as nn
+from torch.nn.modules.batchnorm import _BatchNorm
 from _helpers import REPO, load_script, run_tool
 
 SCRIPT = osp.join(REPO, 'tools', 'analysis', 'benchmark.py')
@@ -248,20 +249,28 @@ def test_peak_rss_method_sees_torch_allocations(bench):
     assert 60 < float(out) < 80
 
 
-def test_fuse_bn_keeps_output(bench):
-    model, _ = bench.build_model('drn-d-38-aspp')
+@pytest.mark.parametrize('spec', ['drn-d-38-aspp', 'deeplabv3-r50-d8'])
+def test_fuse_bn_keeps_output(bench, spec):
+    # mmseg's reference config uses SyncBN, which the benchmark reverts to
+    # _BatchNormXd, not BatchNorm2d: those must be folded too.
+    model, _ = bench.build_model(spec)
     net = bench.TensorForward(model).eval()
-    num_bn = sum(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+    # The auxiliary head (the reference's FCN) does not run at inference.
+    def running_bns():
+        return [m for name, m in net.named_modules()
+                if isinstance(m, _BatchNorm) and 'auxiliary_head' not in name]
+
+    num_bn = len(running_bns())
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         before = net(x)
     folded = bench.fuse_conv_bn(net, x)
     with torch.no_grad():
         after = net(x)
-    # Every BN of DRN-D and of the ASPP head (image pooling included)
-    # follows a conv.
+    # Every BN of DRN-D, of ResNetV1c and of the ASPP heads (image pooling
+    # included) follows a conv.
     assert folded == num_bn > 0
-    assert not any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+    assert running_bns() == []
     torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-4)
 
 

@@ -61,6 +61,7 @@ from collections import Counter
 
 import torch
 import torch.nn as nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 REFERENCE = 'deeplabv3-r50-d8'
 # Targets of the issue: FLOP-rate fraction of these models, with_cp saving.
@@ -330,8 +331,10 @@ def time_matmul(n, repeats, warmup):
 
 
 def fuse_conv_bn(module, example):
-    """Fold every eval-mode BatchNorm2d that directly consumes a Conv2d's
-    output into that conv (the BN becomes ``nn.Identity``).
+    """Fold every eval-mode BatchNorm (any ``_BatchNorm`` with running
+    statistics: BatchNorm2d, and the ``_BatchNormXd`` that reverted SyncBN
+    becomes) that directly consumes a Conv2d's output into that conv (the BN
+    becomes ``nn.Identity``).
 
     Pairs are found by running ``example`` with hooks: a BN is folded when
     its input tensor is the output of a conv, and both ran exactly once. The
@@ -358,7 +361,7 @@ def fuse_conv_bn(module, example):
     for m in module.modules():
         if isinstance(m, nn.Conv2d):
             handles.append(m.register_forward_hook(conv_hook))
-        elif isinstance(m, nn.BatchNorm2d) and m.track_running_stats:
+        elif isinstance(m, _BatchNorm) and m.track_running_stats:
             handles.append(m.register_forward_hook(bn_hook))
     with torch.no_grad():
         reference = module(example)
