@@ -156,6 +156,13 @@ def test_params_match_independent_count(tiny_run, bench, config_file):
     assert reported['drn-d-22-context'] == 15_880_752 + head
 
 
+def test_named_models_are_shipped_configs(bench):
+    for name, (label, path) in bench.MODEL_SPECS.items():
+        if name != bench.REFERENCE:
+            assert osp.isfile(osp.join(REPO, path)), (name, path)
+    assert osp.isfile(bench._reference_config_file())
+
+
 def test_drn_d_22_backbone_gmacs_at_512(bench):
     """drn.md: 68.2 GMACs for the reference DRN-D-22, backbone only."""
     model, _ = bench.build_model('drn-d-22-context')

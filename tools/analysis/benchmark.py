@@ -4,6 +4,9 @@ and peak training memory with and without ``with_cp``.
     python tools/analysis/benchmark.py [--models NAME ...] [--config PATH ...]
         [--size 512] [--repeats 5] [--warmup 1] [--json OUT] [--markdown]
 
+Each named model (``--models``) is the model of a shipped config (see
+``MODEL_SPECS``), built with random weights and SyncBN reverted to BN.
+
 What is measured, all in one run on the same machine and threads:
 
 - Params: ``sum(p.numel())`` over the built ``EncoderDecoder`` (for the
@@ -71,88 +74,32 @@ MEMORY_TARGET = 0.40
 MEMORY_RESULT_TAG = 'BENCHMARK_MEMORY_RESULT '
 MMAP_THRESHOLD = 64 * 1024
 
-VOC_CONTEXT = (1, 1, 2, 4, 8, 16, 1)
-CITYSCAPES_CONTEXT = (1, 1, 2, 4, 8, 16, 32, 64, 1)
-
-
-def _loss():
-    return dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)
-
-
-def _context_head(in_channels, num_classes, module_type, dilations, **kw):
-    head = dict(
-        type='ContextHead',
-        in_channels=in_channels,
-        in_index=0,
-        num_classes=num_classes,
-        module_type=module_type,
-        dilations=dilations,
-        padding='same',
-        noise_std=0.01,
-        dropout_ratio=0.1,
-        align_corners=False,
-        loss_decode=_loss())
-    head.update(kw)
-    return head
-
-
-def _aspp_head(num_classes):
-    return dict(
-        type='DilatedASPPHead',
-        in_channels=512,
-        in_index=0,
-        channels=256,
-        output_stride=8,
-        image_pooling=True,
-        fusion_kernel_size=1,
-        dropout_ratio=0.1,
-        num_classes=num_classes,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        align_corners=False,
-        loss_decode=_loss())
-
-
-def _drn(arch, depth):
-    return dict(
-        type='DRN',
-        arch=arch,
-        depth=depth,
-        out_indices=(7, ),
-        norm_cfg=dict(type='BN', requires_grad=True))
-
-
-# name -> (label, backbone, decode head). The dicts mirror the shipped
-# configs (configs/drn/, configs/dilated_vgg/, configs/context_voc.py) with
-# plain BN; they are spelled out here so that the benchmark does not follow
-# config renames. REFERENCE is read from mmseg's own config.
+# name -> (label, the shipped config whose model it is). The reference is
+# read from mmseg's own config (_reference_config_file).
 MODEL_SPECS = {
-    'drn-c-26-context':
-    ('DRN-C-26 + basic context (19 cl.)', _drn('C', 26),
-     _context_head(512, 19, 'basic', CITYSCAPES_CONTEXT)),
-    'drn-d-22-context': ('DRN-D-22 + large context (21 cl.)', _drn('D', 22),
-                         _context_head(512, 21, 'large', VOC_CONTEXT)),
-    'drn-d-38-context':
-    ('DRN-D-38 + basic context (19 cl.)', _drn('D', 38),
-     _context_head(512, 19, 'basic', CITYSCAPES_CONTEXT)),
-    'drn-d-105-context':
-    ('DRN-D-105 + basic context (19 cl.)', _drn('D', 105),
-     _context_head(512, 19, 'basic', CITYSCAPES_CONTEXT)),
-    'drn-d-38-aspp': ('DRN-D-38 + ASPP (19 cl.)', _drn('D', 38),
-                      _aspp_head(19)),
+    'drn-c-26-context': (
+        'DRN-C-26 + basic context (19 cl.)',
+        'configs/drn/context-basic_drn-c-26_8xb2-80k_cityscapes-512x1024.py'),
+    'drn-d-22-context': ('DRN-D-22 + large context (21 cl.)',
+                         'configs/context_voc.py'),
+    'drn-d-38-context': (
+        'DRN-D-38 + basic context (19 cl.)',
+        'configs/drn/context-basic_drn-d-38_8xb2-80k_cityscapes-512x1024.py'),
+    'drn-d-105-context': (
+        'DRN-D-105 + basic context (19 cl.)',
+        'configs/drn/context-basic_drn-d-105_8xb2-80k_cityscapes-840x840.py'),
+    'drn-d-38-aspp': (
+        'DRN-D-38 + ASPP (19 cl.)',
+        'configs/drn/aspp_drn-d-38_8xb2-80k_cityscapes-512x1024.py'),
     # The paper's model: the VOC release's unpadded context layers on score
-    # maps padded once by the margin; fc7's dropout replaces the head's.
-    'vgg-context': ('Dilated VGG-16 + large context (21 cl.)',
-                    dict(type='DilatedVGG', fc_channels=4096),
-                    _context_head(
-                        4096,
-                        21,
-                        'large',
-                        VOC_CONTEXT,
-                        padding='valid',
-                        pad_input=True,
-                        dropout_ratio=0.)),
-    REFERENCE: ('DeepLabV3 R-50-D8 (mmseg, 19 cl.)', None, None),
+    # maps padded once by the margin.
+    'vgg-context': (
+        'Dilated VGG-16 + large context (21 cl.)',
+        'configs/dilated_vgg/'
+        'context-large_dilated-vgg16_2xb7-60k_voc12aug-512x512.py'),
+    REFERENCE: ('DeepLabV3 R-50-D8 (mmseg, 19 cl.)', None),
 }
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _reference_config_file():
@@ -177,26 +124,11 @@ def _registry():
 
 def _model_cfg(spec):
     """The model dict of a named model or of a config file path."""
-    import copy
-
     from mmengine.config import Config
-    if spec in MODEL_SPECS and spec != REFERENCE:
-        _, backbone, head = MODEL_SPECS[spec]
-        return dict(
-            type='EncoderDecoder',
-            data_preprocessor=dict(
-                type='SegDataPreProcessor',
-                mean=[123.675, 116.28, 103.53],
-                std=[58.395, 57.12, 57.375],
-                bgr_to_rgb=True,
-                pad_val=0,
-                seg_pad_val=255),
-            backbone=copy.deepcopy(backbone),
-            decode_head=copy.deepcopy(head),
-            train_cfg=dict(),
-            test_cfg=dict(mode='whole'))
     if spec == REFERENCE:
         path = _reference_config_file()
+    elif spec in MODEL_SPECS:
+        path = osp.join(REPO_ROOT, MODEL_SPECS[spec][1])
     elif osp.isfile(spec):
         path = spec
     else:
