@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
@@ -160,3 +162,29 @@ def test_bad_arguments():
         DilatedASPPHead(dilations=(1, -2), **kwargs)
     with pytest.raises(ValueError, match='fusion_kernel_size'):
         DilatedASPPHead(fusion_kernel_size=2, **kwargs)
+
+
+def test_channels_last_input_stays_channels_last():
+    """The upsampled pooling branch takes the layout of the input, so the
+    concatenation fed to the fusion conv is NHWC like every other branch
+    (mixed layouts make torch.cat fall back to NCHW, and the fusion conv then
+    transposes it back on every forward); the output is unchanged."""
+    torch.manual_seed(0)
+    head = DilatedASPPHead(
+        in_channels=16, channels=8, num_classes=3, norm_cfg=BN,
+        dilations=(1, 2, 3)).eval()
+    fused_inputs = []
+    head.bottleneck.register_forward_pre_hook(
+        lambda m, args: fused_inputs.append(args[0]))
+    x = torch.randn(2, 16, 11, 13)
+    x_nhwc = x.contiguous(memory_format=torch.channels_last)
+    head_nhwc = copy.deepcopy(head).to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        expected = head([x])
+        out = head_nhwc([x_nhwc])
+    assert fused_inputs[0].is_contiguous()
+    concat = fused_inputs[1]
+    assert concat.shape == (2, 4 * 8, 11, 13)
+    assert concat.is_contiguous(memory_format=torch.channels_last)
+    assert not concat.is_contiguous()
+    assert torch.allclose(out, expected, atol=1e-5)
