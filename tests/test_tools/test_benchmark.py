@@ -1,5 +1,6 @@
 """tools/analysis/benchmark.py: the script end to end at tiny settings, and its
 counts against independent ones. No timing is asserted."""
+import argparse
 import json
 import os
 import os.path as osp
@@ -87,6 +88,9 @@ def test_json_numbers(tiny_run, config_file):
     assert res['settings']['channels_last'] is True
     assert res['matmul']['macs'] == 256**3
     assert res['matmul']['gflops_per_s'] > 0
+    # --repeats 1: one round; its matmul is the reference rate.
+    assert len(res['matmul']['seconds_rounds']) == 1
+    assert res['matmul']['seconds'] == min(res['matmul']['seconds_rounds'])
     names = [m['name'] for m in res['models']]
     # The reference joins every run, last.
     assert names == ['drn-d-22-context', config_file, 'deeplabv3-r50-d8']
@@ -212,6 +216,25 @@ def test_flop_rate_worked_example(bench):
     assert frac == pytest.approx(0.582, abs=5e-4)
     # The factor 2 cancels: the same convention on both sides.
     assert frac == pytest.approx((100e9 / 2.0) / (2048**3 / 0.1))
+
+
+def test_round_robin_order(bench):
+    """Warm-up runs of every model first, then each round times the matrix
+    product and every model once, in order: a slow spell of the machine
+    falls on all models alike."""
+    calls = []
+
+    def net(name):
+        return lambda x: calls.append(name)
+
+    prepared = [(dict(name=n), net(n), None) for n in ('a', 'b', 'c')]
+    args = argparse.Namespace(
+        warmup=2, repeats=3, matmul_size=16, matmul_repeats=4)
+    runs, matmul_rounds = bench.time_round_robin(prepared, args)
+    assert calls == ['a', 'a', 'b', 'b', 'c', 'c'] + ['a', 'b', 'c'] * 3
+    assert [len(r) for r in runs] == [3, 3, 3]
+    assert len(matmul_rounds) == 3
+    assert all(t > 0 for r in runs + [matmul_rounds] for t in r)
 
 
 def test_memory_reduction_and_targets(bench):

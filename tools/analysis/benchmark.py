@@ -17,14 +17,16 @@ What is measured, all in one run on the same machine and threads:
   flop, so these are GMACs reported as "GFLOPs" (plus small per-element terms
   for BN, upsampling and pooling).
 - Latency: median of ``--repeats`` timed runs after ``--warmup`` runs, eval
-  mode, ``torch.inference_mode``, batch 1.
+  mode, ``torch.inference_mode``, batch 1. All models are built first and
+  timed round-robin: each round times the matrix product and then every
+  model once, so a slow spell of the machine falls on all of them alike.
 - FLOP rate: ``2 * MACs / latency`` divided by the rate of an fp32
-  ``torch.mm`` (n x n @ n x n, ``2 * n**3 / t``) timed in the same run,
-  before and after the models (the faster time is used, so a busy machine
-  cannot raise the fractions; a warning is printed when the two differ by
-  more than 10%). The matrix product is counted by the same convention
-  (mmengine counts it as ``n**3``), so the fraction is the same with or
-  without the factor 2.
+  ``torch.mm`` (n x n @ n x n, ``2 * n**3 / t``; median of
+  ``--matmul-repeats`` per round) timed in the same rounds. The fastest
+  round is used, so a busy machine cannot raise the fractions; a warning is
+  printed when the rounds differ by more than 10%. The matrix product is
+  counted by the same convention (mmengine counts it as ``n**3``), so the
+  fraction is the same with or without the factor 2.
 - Latency against mmseg's DeepLabV3 R-50-D8 (``mmseg::_base_/models/
   deeplabv3_r50-d8.py``), timed in the same run: model / reference.
 - Peak training memory of one SGD step (forward, loss, backward, optimizer
@@ -250,18 +252,6 @@ def median_seconds(fn, repeats, warmup):
     return statistics.median(times), times
 
 
-def time_matmul(n, repeats, warmup):
-    """Median seconds of an fp32 ``n x n @ n x n`` torch.mm (``n**3``
-    multiply-adds, as mmengine counts ``aten::mm``)."""
-    gen = torch.Generator().manual_seed(0)
-    a = torch.randn(n, n, generator=gen)
-    b = torch.randn(n, n, generator=gen)
-    out = torch.empty(n, n)
-    seconds, _ = median_seconds(lambda: torch.mm(a, b, out=out), repeats,
-                                warmup)
-    return seconds
-
-
 def fuse_conv_bn(module, example):
     """Fold every eval-mode BatchNorm (any ``_BatchNorm`` with running
     statistics: BatchNorm2d, and the ``_BatchNormXd`` that reverted SyncBN
@@ -329,8 +319,9 @@ def _flatten(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
-def benchmark_model(spec, args):
-    """Params, flops and latency of one model."""
+def prepare_model(spec, args):
+    """Build one model for timing: its counts, and the module and input the
+    timed forward runs (inference options applied)."""
     torch.manual_seed(0)
     model, _ = build_model(spec)
     params = count_params(model)
@@ -343,21 +334,52 @@ def benchmark_model(spec, args):
     if args.channels_last:
         net = net.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
-        seconds, times = median_seconds(lambda: net(x), args.repeats,
-                                        args.warmup)
-    result = dict(
+    info = dict(
         name=spec,
         label=model_label(spec),
         params=params,
         gflops=macs / 1e9,
-        latency_ms=seconds * 1e3,
-        latency_runs_ms=[t * 1e3 for t in times],
-        achieved_gflops_per_s=achieved_flops_per_s(macs, seconds) / 1e9,
         bn_folded=folded)
-    del net, model
-    gc.collect()
-    return result
+    return info, net, x
+
+
+def time_round_robin(prepared, args):
+    """Latency of every prepared model and the matmul rate, round-robin.
+
+    After ``--warmup`` runs of each model, every round times the matrix
+    product (median of ``--matmul-repeats``) and then each model once, so a
+    slow spell of the machine falls on all of them alike rather than on
+    whichever model happened to be running (timing one model after the other
+    moved single models' figures by up to 10% between runs).
+
+    Returns per-model lists of seconds (one per round) and the per-round
+    matmul medians.
+    """
+    n = args.matmul_size
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(n, n, generator=gen)
+    b = torch.randn(n, n, generator=gen)
+    out = torch.empty(n, n)
+
+    def matmul():
+        torch.mm(a, b, out=out)
+
+    runs = [[] for _ in prepared]
+    matmul_rounds = []
+    with torch.inference_mode():
+        for _ in range(2):
+            matmul()
+        for _, net, x in prepared:
+            for _ in range(args.warmup):
+                net(x)
+        for _ in range(args.repeats):
+            seconds, _ = median_seconds(matmul, args.matmul_repeats, 0)
+            matmul_rounds.append(seconds)
+            for times, (_, net, x) in zip(runs, prepared):
+                start = time.perf_counter()
+                net(x)
+                times.append(time.perf_counter() - start)
+    return runs, matmul_rounds
 
 
 # ---------------------------------------------------------------- memory
@@ -623,17 +645,17 @@ def report(results, markdown=False):
     print(f'torch {s["torch"]}, {s["threads"]} threads, '
           f'mkldnn {"on" if s["mkldnn"] else "off"}; input 1x3x{s["size"]}'
           f'x{s["size"]}{" (backbone only)" if s["backbone_only"] else ""}; '
-          f'latency: median of {s["repeats"]} after {s["warmup"]} warm-up; '
+          f'latency: median of {s["repeats"]} round-robin rounds after '
+          f'{s["warmup"]} warm-up; '
           f'channels_last={s["channels_last"]}, fuse_bn={s["fuse_bn"]} '
           '(applied to every model)')
     print(f'fp32 matmul {mm["n"]}x{mm["n"]}: {mm["seconds"] * 1e3:.1f} ms, '
-          f'{mm["gflops_per_s"]:.1f} GFLOP/s (2*n^3/t; faster of '
-          f'{mm["seconds_before"] * 1e3:.1f} ms before and '
-          f'{mm["seconds_after"] * 1e3:.1f} ms after the models)')
-    spread = (max(mm['seconds_before'], mm['seconds_after']) /
-              min(mm['seconds_before'], mm['seconds_after']))
+          f'{mm["gflops_per_s"]:.1f} GFLOP/s (2*n^3/t; the fastest of '
+          f'{len(mm["seconds_rounds"])} rounds, slowest '
+          f'{max(mm["seconds_rounds"]) * 1e3:.1f} ms)')
+    spread = max(mm['seconds_rounds']) / min(mm['seconds_rounds'])
     if spread > 1.1:
-        print(f'WARNING: the matmul times differ by {spread - 1:.0%}: the '
+        print(f'WARNING: the matmul rounds differ by {spread - 1:.0%}: the '
               'machine is busy, timings are unreliable')
     print()
     print(_table(SPEED_HEADERS, speed_rows(results)))
@@ -751,24 +773,36 @@ def main(argv=None):
     if not args.no_reference and REFERENCE not in specs:
         specs.append(REFERENCE)
 
-    # The matrix product is timed before and after the models; the faster
-    # of the two is the reference, so noise cannot raise the fractions.
-    before = time_matmul(args.matmul_size, args.matmul_repeats, warmup=2)
-    models = []
+    prepared = []
     for spec in specs:
-        print(f'benchmarking {model_label(spec)} ...', file=sys.stderr,
+        print(f'building {model_label(spec)} ...', file=sys.stderr,
               flush=True)
-        models.append(benchmark_model(spec, args))
-    after = time_matmul(args.matmul_size, args.matmul_repeats, warmup=1)
+        prepared.append(prepare_model(spec, args))
+    print(f'timing {len(prepared)} models round-robin, {args.repeats} '
+          'rounds ...', file=sys.stderr, flush=True)
+    runs, matmul_rounds = time_round_robin(prepared, args)
+    models = []
+    for (info, _, _), times in zip(prepared, runs):
+        seconds = statistics.median(times)
+        models.append(
+            dict(
+                info,
+                latency_ms=seconds * 1e3,
+                latency_runs_ms=[t * 1e3 for t in times],
+                achieved_gflops_per_s=achieved_flops_per_s(
+                    info['gflops'] * 1e9, seconds) / 1e9))
+    del prepared
+    gc.collect()
+    # The fastest round's matmul is the reference rate: noise can lower the
+    # fractions, never raise them.
     mm_macs = args.matmul_size**3
+    mm_seconds = min(matmul_rounds)
     matmul = dict(
         n=args.matmul_size,
         macs=mm_macs,
-        seconds=min(before, after),
-        seconds_before=before,
-        seconds_after=after,
-        gflops_per_s=achieved_flops_per_s(mm_macs, min(before, after)) /
-        1e9)
+        seconds=mm_seconds,
+        seconds_rounds=matmul_rounds,
+        gflops_per_s=achieved_flops_per_s(mm_macs, mm_seconds) / 1e9)
     ref = next((m for m in models if m['name'] == REFERENCE), None)
     for m in models:
         m['vs_reference'] = (None if ref is None else m['latency_ms'] /
