@@ -51,7 +51,7 @@ def tiny_run(python, config_file, tmp_path_factory):
         python, SCRIPT, '--models', 'drn-d-22-context', '--config',
         config_file, '--size', '64', '--repeats', '1', '--warmup', '0',
         '--matmul-size', '256', '--matmul-repeats', '2', '--memory-models',
-        'drn-d-22-context', '--json',
+        'drn-d-22-context', '--memory-breakdown', '--json',
         str(out), '--markdown'
     ],
                     cwd=REPO,
@@ -76,6 +76,8 @@ def test_prints_all_columns_and_targets(tiny_run):
     assert '[NOT MEASURED] drn-d-38-aspp' in stdout
     assert stdout.count('drn-d-22-context: FLOP rate / matmul rate') == 1
     assert stdout.count('drn-d-22-context: with_cp saves') == 1
+    assert 'Tensors alive at the peak of the step' in stdout
+    assert stdout.count('DRN-D-22 + large context (21 cl.), with_cp: ') == 1
     # --markdown: the README tables.
     assert '| Model | Params (M) | GFLOPs* |' in stdout
     assert '| --- |' in stdout
@@ -129,6 +131,13 @@ def test_json_numbers(tiny_run, config_file):
     assert mem['reduction_bound'] == pytest.approx(
         1 - (off['static_mib'] + off['grad_mib']) / off['peak_mib'])
     assert mem['reduction'] <= mem['reduction_bound']
+    # --memory-breakdown: the step's tensors at their peak; the gradients
+    # among them are at most every trainable parameter's.
+    for r in (off, on):
+        tp = r['tensor_peak']
+        assert 0 < tp['gradient_mib'] <= r['grad_mib']
+        assert tp['peak_mib'] >= tp['gradient_mib'] + sum(
+            t['mib'] for t in tp['largest'])
 
     metrics = {(t['model'], t['metric']) for t in res['targets']}
     assert metrics == {('drn-d-22-context', 'flop_rate_fraction'),
@@ -235,6 +244,39 @@ def test_round_robin_order(bench):
     assert [len(r) for r in runs] == [3, 3, 3]
     assert len(matmul_rounds) == 3
     assert all(t > 0 for r in runs + [matmul_rounds] for t in r)
+
+
+def test_tensor_peak_tracker_by_hand(bench):
+    keep = torch.zeros(10)
+    with bench.TensorPeakTracker([keep]) as tracker:
+        a = torch.ones(1024)  # 4 KiB
+        b = torch.ones(2048)  # 8 KiB: 12 KiB live, the peak
+        b[:100].mul_(2)  # a view, in place: no new storage
+        keep.add_(1)  # a pre-existing tensor: not counted
+        del a
+        c = torch.ones(512)  # 2 KiB: 10 KiB live
+    assert tracker.peak == 12 * 1024
+    assert tracker.peak_op == 'ones'
+    assert tracker.current == 10 * 1024
+    assert b.numel() + c.numel() == 2560
+
+
+def test_tensor_peak_tracker_splits_gradients(bench):
+    lin = nn.Linear(256, 512, bias=False)
+    x = torch.randn(8, 256)
+    with bench.TensorPeakTracker([lin.weight, x]) as tracker:
+        y = lin(x)
+        (y * y).sum().backward()
+    summary = tracker.summary([lin.weight.grad])
+    # At the weight gradient's matmul: the gradient (512 x 256 floats), y
+    # (8 x 512, saved by the product), y's gradient (8 x 512), the loss and
+    # its seed gradient (4 bytes each); y * y itself was freed by the sum.
+    by_hand = 512 * 256 * 4 + 2 * 8 * 512 * 4 + 2 * 4
+    assert summary['peak_mib'] * 2**20 == by_hand
+    assert summary['peak_op'] == 'mm'
+    assert summary['gradient_mib'] * 2**20 == 512 * 256 * 4
+    assert summary['gradient_tensors'] == 1
+    assert [t['shape'] for t in summary['largest'][:2]] == [[8, 512]] * 2
 
 
 def test_memory_reduction_and_targets(bench):

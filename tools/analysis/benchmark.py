@@ -52,6 +52,7 @@ counted on the model as built. Targets are printed as PASS/FAIL from the
 measured numbers; ``--strict`` makes a FAIL the exit status.
 """
 import argparse
+import contextlib
 import gc
 import inspect
 import json
@@ -62,11 +63,13 @@ import statistics
 import subprocess
 import sys
 import time
+import weakref
 from collections import Counter
 
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.utils._python_dispatch import TorchDispatchMode
 
 REFERENCE = 'deeplabv3-r50-d8'
 # Targets of the issue: FLOP-rate fraction of these models, with_cp saving.
@@ -428,11 +431,98 @@ def _train_step(model, optimizer, inputs, samples):
         optimizer.step()
 
 
-def measure_train_memory(spec, size, batch, with_cp):
+class TensorPeakTracker(TorchDispatchMode):
+    """Live tensor bytes of what runs under it, and the tensors alive at
+    their peak (``--memory-breakdown``).
+
+    Every operator's outputs are seen through torch's dispatcher; each new
+    storage counts from its creation until it is freed (a finalizer on the
+    storage), so views and in-place results add nothing. Storages of
+    ``preexisting`` tensors (parameters, optimizer state, the batch) are not
+    counted. What the dispatcher never sees (oneDNN scratch buffers, the
+    allocator's slack) is not counted either: the figure is a floor of what
+    the RSS measurement sees.
+    """
+
+    def __init__(self, preexisting=()):
+        super().__init__()
+        self._skip = {
+            t.untyped_storage().data_ptr()
+            for t in preexisting if t is not None
+        }
+        self._live = {}  # storage address -> record
+        self.current = 0
+        self.peak = 0
+        self.peak_op = None
+        self.at_peak = []
+
+    def _free(self, ptr, record):
+        if self._live.get(ptr) is record:
+            del self._live[ptr]
+            self.current -= record['bytes']
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        grew = False
+        for t in _flat_tensors(out):
+            storage = t.untyped_storage()
+            ptr = storage.data_ptr()
+            if (storage.nbytes() == 0 or ptr in self._skip
+                    or ptr in self._live):
+                continue
+            record = dict(
+                bytes=storage.nbytes(),
+                op=str(func.overloadpacket.__name__),
+                shape=tuple(t.shape),
+                dtype=str(t.dtype).replace('torch.', ''))
+            self._live[ptr] = record
+            self.current += record['bytes']
+            weakref.finalize(storage, self._free, ptr, record)
+            grew = True
+        if grew and self.current > self.peak:
+            self.peak = self.current
+            self.peak_op = str(func.overloadpacket.__name__)
+            self.at_peak = list(self._live.items())
+        return out
+
+    def summary(self, gradients, top=6):
+        """The peak, split into parameter gradients (``gradients``: the
+        ``.grad`` tensors after the step; a tensor counts as one if it is
+        the same, still-live storage) and the largest other tensors."""
+        grad_ptrs = {g.untyped_storage().data_ptr() for g in gradients}
+        grads, others = [], []
+        for ptr, record in self.at_peak:
+            is_grad = ptr in grad_ptrs and self._live.get(ptr) is record
+            (grads if is_grad else others).append(record)
+        others.sort(key=lambda r: -r['bytes'])
+        mib = 2.0**-20
+        return dict(
+            peak_mib=self.peak * mib,
+            peak_op=self.peak_op,
+            gradient_mib=sum(r['bytes'] for r in grads) * mib,
+            gradient_tensors=len(grads),
+            largest=[
+                dict(mib=r['bytes'] * mib, op=r['op'], shape=list(r['shape']),
+                     dtype=r['dtype']) for r in others[:top]
+            ],
+            rest_mib=sum(r['bytes'] for r in others[top:]) * mib,
+            rest_tensors=len(others[top:]))
+
+
+def _flat_tensors(out):
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _flat_tensors(o)]
+    return []
+
+
+def measure_train_memory(spec, size, batch, with_cp, breakdown=False):
     """One training step in this process; returns its memory figures (MiB).
 
     Meant to run in a fresh process (``--memory-worker``): the RSS peak is
-    process wide.
+    process wide. ``breakdown`` also tracks the step's tensors
+    (``TensorPeakTracker``) and reports those alive at their peak.
     """
     import torch.utils.checkpoint as cp
     torch.manual_seed(0)
@@ -476,10 +566,16 @@ def measure_train_memory(spec, size, batch, with_cp):
         # Without the reset only the lifetime peak is known: the step counts
         # from where it exceeds everything before it (an underestimate).
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracker = None
+    if breakdown:
+        tracker = TensorPeakTracker(
+            list(model.parameters()) + list(model.buffers()) + state +
+            [inputs] + [s.gt_sem_seg.data for s in samples])
     cp.checkpoint = counting_checkpoint
     try:
         start = time.perf_counter()
-        _train_step(model, optimizer, inputs, samples)
+        with tracker or contextlib.nullcontext():
+            _train_step(model, optimizer, inputs, samples)
         seconds = time.perf_counter() - start
     finally:
         cp.checkpoint = original
@@ -493,6 +589,10 @@ def measure_train_memory(spec, size, batch, with_cp):
     # optimizer steps, whatever is checkpointed.
     grad_bytes = sum(p.numel() * p.element_size() for p in model.parameters()
                      if p.requires_grad)
+    tensor_peak = None
+    if tracker is not None:
+        tensor_peak = tracker.summary(
+            [p.grad for p in model.parameters() if p.grad is not None])
     return dict(
         with_cp=with_cp,
         with_cp_components=enabled,
@@ -503,6 +603,7 @@ def measure_train_memory(spec, size, batch, with_cp):
         peak_mib=static_mib + step_mib,
         process_peak_rss_mib=peak / 1024,
         step_seconds=seconds,
+        tensor_peak=tensor_peak,
         method='VmHWM reset' if exact else 'ru_maxrss delta (approximate)')
 
 
@@ -516,6 +617,8 @@ def run_memory_worker(spec, args, with_cp):
     ]
     if with_cp:
         cmd.append('--with-cp')
+    if args.memory_breakdown:
+        cmd.append('--memory-breakdown')
     if args.threads:
         cmd += ['--threads', str(args.threads)]
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD))
@@ -629,6 +732,21 @@ def check_targets(results):
     return targets
 
 
+def _breakdown_line(label, record):
+    tp = record['tensor_peak']
+    parts = [f'gradients {tp["gradient_mib"]:.0f} MiB '
+             f'({tp["gradient_tensors"]} tensors)']
+    parts += [
+        f'{t["mib"]:.0f} MiB {"x".join(map(str, t["shape"]))} {t["dtype"]} '
+        f'({t["op"]})' for t in tp['largest']
+    ]
+    if tp['rest_tensors']:
+        parts.append(f'{tp["rest_tensors"]} more {tp["rest_mib"]:.0f} MiB')
+    cp_state = 'with_cp' if record['with_cp'] else 'without with_cp'
+    return (f'- {label}, {cp_state}: {tp["peak_mib"]:.0f} MiB in '
+            f'{tp["peak_op"]}: ' + '; '.join(parts))
+
+
 def _target_line(t):
     status = ('NOT MEASURED' if t['passed'] is None else
               'PASS' if t['passed'] else 'FAIL')
@@ -677,6 +795,16 @@ def report(results, markdown=False):
               '1 - (static + gradients of all trainable parameters) / peak '
               'without with_cp: those are all alive at the optimizer step '
               'even with no activations kept (exact bytes).')
+    breakdown = [(m['label'], r) for m in results['memory']
+                 for r in (m['without_cp'], m['with_cp'])
+                 if r.get('tensor_peak')]
+    if breakdown:
+        print()
+        print('Tensors alive at the peak of the step (--memory-breakdown: '
+              'those the step created, exact bytes; oneDNN scratch and '
+              'allocator slack are not seen):')
+        for label, r in breakdown:
+            print(_breakdown_line(label, r))
     print()
     for t in results['targets']:
         print(_target_line(t))
@@ -741,6 +869,11 @@ def parse_args(argv=None):
         'benchmarked ones; give none to skip)')
     parser.add_argument('--no-memory', action='store_true')
     parser.add_argument('--memory-batch', type=int, default=2)
+    parser.add_argument(
+        '--memory-breakdown',
+        action='store_true',
+        help='also track the training step\'s tensors and print those alive '
+        'at their peak (gradients, then the largest others)')
     parser.add_argument('--json', help='write the numbers to this file')
     parser.add_argument(
         '--markdown', action='store_true', help='also print Markdown tables')
@@ -760,7 +893,8 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     if args.memory_worker:
         result = measure_train_memory(args.memory_worker, args.size,
-                                      args.memory_batch, args.with_cp)
+                                      args.memory_batch, args.with_cp,
+                                      args.memory_breakdown)
         print(MEMORY_RESULT_TAG + json.dumps(result), flush=True)
         return 0
 
