@@ -49,7 +49,7 @@ def tiny_run(python, config_file, tmp_path_factory):
     out = tmp_path_factory.mktemp('bench') / 'bench.json'
     proc = run_tool([
         python, SCRIPT, '--models', 'drn-d-22-context', '--config',
-        config_file, '--size', '64', '--repeats', '1', '--warmup', '0',
+        config_file, '--size', '64', '--repeats', '3', '--warmup', '0',
         '--matmul-size', '256', '--matmul-repeats', '2', '--memory-models',
         'drn-d-22-context', '--memory-breakdown', '--json',
         str(out), '--markdown'
@@ -90,9 +90,11 @@ def test_json_numbers(tiny_run, config_file):
     assert res['settings']['channels_last'] is True
     assert res['matmul']['macs'] == 256**3
     assert res['matmul']['gflops_per_s'] > 0
-    # --repeats 1: one round; its matmul is the reference rate.
-    assert len(res['matmul']['seconds_rounds']) == 1
-    assert res['matmul']['seconds'] == min(res['matmul']['seconds_rounds'])
+    # --repeats 3: three rounds; the matmul figure is their median.
+    mm_rounds = res['matmul']['seconds_rounds']
+    assert len(mm_rounds) == 3
+    assert res['matmul']['seconds'] == sorted(mm_rounds)[1]
+    ref_runs = res['models'][-1]['latency_runs_ms']
     names = [m['name'] for m in res['models']]
     # The reference joins every run, last.
     assert names == ['drn-d-22-context', config_file, 'deeplabv3-r50-d8']
@@ -100,12 +102,20 @@ def test_json_numbers(tiny_run, config_file):
         for key in ('params', 'gflops', 'latency_ms', 'achieved_gflops_per_s',
                     'flop_rate_fraction', 'vs_reference'):
             assert m[key] > 0, (m['name'], key)
-        assert len(m['latency_runs_ms']) == 1
-        # The stored numbers are consistent with each other.
-        assert m['flop_rate_fraction'] == pytest.approx(
-            m['achieved_gflops_per_s'] / res['matmul']['gflops_per_s'])
+        runs = m['latency_runs_ms']
+        assert len(runs) == 3
+        # The stored numbers are consistent with each other: latency the
+        # median run; the fraction and the ratio to the reference medians of
+        # the per-round ratios, each round against its own matmul.
+        assert m['latency_ms'] == sorted(runs)[1]
         assert m['achieved_gflops_per_s'] == pytest.approx(
             2 * m['gflops'] / (m['latency_ms'] / 1e3))
+        per_round = sorted(
+            (m['gflops'] * 1e9 / (t / 1e3)) / (256**3 / t_mm)
+            for t, t_mm in zip(runs, mm_rounds))
+        assert m['flop_rate_fraction'] == pytest.approx(per_round[1])
+        assert m['vs_reference'] == pytest.approx(
+            sorted(t / r for t, r in zip(runs, ref_runs))[1])
     assert res['models'][-1]['vs_reference'] == 1.0
 
     (mem, ) = res['memory']

@@ -22,13 +22,17 @@ What is measured, all in one run on the same machine and threads:
   model once, so a slow spell of the machine falls on all of them alike.
 - FLOP rate: ``2 * MACs / latency`` divided by the rate of an fp32
   ``torch.mm`` (n x n @ n x n, ``2 * n**3 / t``; median of
-  ``--matmul-repeats`` per round) timed in the same rounds. The fastest
-  round is used, so a busy machine cannot raise the fractions; a warning is
-  printed when the rounds differ by more than 10%. The matrix product is
-  counted by the same convention (mmengine counts it as ``n**3``), so the
-  fraction is the same with or without the factor 2.
+  ``--matmul-repeats`` per round), each round's model run against that
+  round's matmul; the median of the rounds' fractions is reported. The
+  machine's speed drifts by several percent over a run on a shared VM; the
+  round-by-round ratio cancels that drift, which a ratio of medians taken at
+  different times does not. A warning is printed when the matmul rounds
+  differ by more than 10%. The matrix product is counted by the same
+  convention (mmengine counts it as ``n**3``), so the fraction is the same
+  with or without the factor 2.
 - Latency against mmseg's DeepLabV3 R-50-D8 (``mmseg::_base_/models/
-  deeplabv3_r50-d8.py``), timed in the same run: model / reference.
+  deeplabv3_r50-d8.py``), timed in the same rounds: the median over rounds
+  of model / reference.
 - Peak training memory of one SGD step (forward, loss, backward, optimizer
   step) at batch 2, each measurement in a fresh subprocess. torch keeps no
   CPU allocator statistics and tracemalloc does not see its allocations, so
@@ -768,18 +772,22 @@ def report(results, markdown=False):
           f'channels_last={s["channels_last"]}, fuse_bn={s["fuse_bn"]} '
           '(applied to every model)')
     print(f'fp32 matmul {mm["n"]}x{mm["n"]}: {mm["seconds"] * 1e3:.1f} ms, '
-          f'{mm["gflops_per_s"]:.1f} GFLOP/s (2*n^3/t; the fastest of '
-          f'{len(mm["seconds_rounds"])} rounds, slowest '
+          f'{mm["gflops_per_s"]:.1f} GFLOP/s (2*n^3/t; median of '
+          f'{len(mm["seconds_rounds"])} rounds, '
+          f'{min(mm["seconds_rounds"]) * 1e3:.1f}-'
           f'{max(mm["seconds_rounds"]) * 1e3:.1f} ms)')
     spread = max(mm['seconds_rounds']) / min(mm['seconds_rounds'])
     if spread > 1.1:
         print(f'WARNING: the matmul rounds differ by {spread - 1:.0%}: the '
-              'machine is busy, timings are unreliable')
+              'machine\'s speed changed during the run. The fractions and '
+              '"vs" ratios are taken round by round and follow the drift; '
+              'absolute latencies do not')
     print()
     print(_table(SPEED_HEADERS, speed_rows(results)))
     print('* GFLOPs as mmengine counts them: one multiply-add = one flop '
           '(i.e. GMACs). GFLOP/s = 2 * GMACs / latency; FLOP-rate fraction = '
-          'that / the matmul GFLOP/s. vs DeepLabV3 = latency / its latency.')
+          'that / the matmul GFLOP/s, and vs DeepLabV3 = latency / its '
+          'latency, each a median of per-round ratios.')
     if results['memory']:
         print()
         print(f'Peak training memory: one SGD step, batch '
@@ -927,10 +935,11 @@ def main(argv=None):
                     info['gflops'] * 1e9, seconds) / 1e9))
     del prepared
     gc.collect()
-    # The fastest round's matmul is the reference rate: noise can lower the
-    # fractions, never raise them.
+    # Ratios are taken round by round, each against the matmul and the
+    # reference timed in the same round, and their median is reported: a
+    # drift of the machine's speed during the run cancels out of them.
     mm_macs = args.matmul_size**3
-    mm_seconds = min(matmul_rounds)
+    mm_seconds = statistics.median(matmul_rounds)
     matmul = dict(
         n=args.matmul_size,
         macs=mm_macs,
@@ -939,11 +948,15 @@ def main(argv=None):
         gflops_per_s=achieved_flops_per_s(mm_macs, mm_seconds) / 1e9)
     ref = next((m for m in models if m['name'] == REFERENCE), None)
     for m in models:
-        m['vs_reference'] = (None if ref is None else m['latency_ms'] /
-                             ref['latency_ms'])
-        m['flop_rate_fraction'] = flop_rate_fraction(
-            m['gflops'] * 1e9, m['latency_ms'] / 1e3, mm_macs,
-            matmul['seconds'])
+        runs_s = [t / 1e3 for t in m['latency_runs_ms']]
+        m['flop_rate_rounds'] = [
+            flop_rate_fraction(m['gflops'] * 1e9, t, mm_macs, t_mm)
+            for t, t_mm in zip(runs_s, matmul_rounds)
+        ]
+        m['flop_rate_fraction'] = statistics.median(m['flop_rate_rounds'])
+        m['vs_reference'] = None if ref is None else statistics.median(
+            t / t_ref for t, t_ref in zip(m['latency_runs_ms'],
+                                          ref['latency_runs_ms']))
 
     memory = []
     if not args.no_memory:
