@@ -74,6 +74,7 @@ import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 
 REFERENCE = 'deeplabv3-r50-d8'
 # Targets of the issue: FLOP-rate fraction of these models, with_cp saving.
@@ -314,7 +315,7 @@ def fuse_conv_bn(module, example):
         folded += 1
     with torch.no_grad():
         fused = module(example)
-    for ref, out in zip(_flatten(reference), _flatten(fused)):
+    for ref, out in zip(_tensors(reference), _tensors(fused)):
         tol = 1e-4 * ref.abs().max().item() + 1e-5
         if not torch.allclose(ref, out, rtol=1e-3, atol=tol):
             raise RuntimeError('folding BN into conv changed the output '
@@ -322,8 +323,10 @@ def fuse_conv_bn(module, example):
     return folded
 
 
-def _flatten(out):
-    return list(out) if isinstance(out, (tuple, list)) else [out]
+def _tensors(out):
+    """The tensors in an op's or module's output (a tensor, or nested
+    tuples/lists of them), in order."""
+    return [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
 
 
 def prepare_model(spec, args):
@@ -468,7 +471,7 @@ class TensorPeakTracker(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         grew = False
-        for t in _flat_tensors(out):
+        for t in _tensors(out):
             storage = t.untyped_storage()
             ptr = storage.data_ptr()
             if (storage.nbytes() == 0 or ptr in self._skip
@@ -511,14 +514,6 @@ class TensorPeakTracker(TorchDispatchMode):
             ],
             rest_mib=sum(r['bytes'] for r in others[top:]) * mib,
             rest_tensors=len(others[top:]))
-
-
-def _flat_tensors(out):
-    if isinstance(out, torch.Tensor):
-        return [out]
-    if isinstance(out, (tuple, list)):
-        return [t for o in out for t in _flat_tensors(o)]
-    return []
 
 
 def measure_train_memory(spec, size, batch, with_cp, breakdown=False):
