@@ -12,7 +12,8 @@ from mmengine.config import Config, ConfigDict
 
 __all__ = [
     'DatasetNotPreparedError', 'iter_leaf_datasets', 'check_dataset_paths', 'check_pretrained_paths',
-    'check_amp_available', 'cpu_distributed_options', 'load_config', 'mmseg_tool'
+    'check_amp_available', 'cpu_distributed_options', 'load_config', 'mmseg_tool',
+    'shutdown_distributed'
 ]
 
 _PREPARE_HINTS = {
