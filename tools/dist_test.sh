@@ -18,6 +18,6 @@ PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
     --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" \
     --master_port="$PORT" \
-    "$(dirname "$0")/test.py" \
+    -m mmseg_dilated.cli.test \
     "$CONFIG" "$CHECKPOINT" \
     --launcher pytorch "${@:4}"

@@ -17,6 +17,6 @@ PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
     --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" \
     --master_port="$PORT" \
-    "$(dirname "$0")/train.py" \
+    -m mmseg_dilated.cli.train \
     "$CONFIG" \
     --launcher pytorch "${@:3}"

@@ -1,78 +1,8 @@
-"""Train a segmentor with mmseg's own ``tools/train.py``, after mmseg-dilated's checks.
+"""Train a segmentor: mmseg's own tools/train.py after mmseg-dilated's checks.
 
-The command line is mmseg's. Before handing over to mmseg's tool (shipped in the mmseg wheel) it:
-
-* fails at once, naming the missing paths and how to prepare them, when the config's dataset is not
-  where the config says (instead of a stack trace from inside a data loader);
-* refuses ``--amp`` on a machine without a GPU, with the reason (mmengine's AMP wrapper is CUDA-only);
-* makes ``--launcher pytorch`` work without GPUs (gloo instead of NCCL, a CPU DDP wrapper).
-
-Everything else, the Runner included, is mmseg's and mmengine's.
+The same command as ``mmseg-dilated train`` (``mmseg_dilated/cli/train.py``).
 """
-import argparse
-import os
-import runpy
-import sys
-
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a segmentor')
-    parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument(
-        '--resume', action='store_true', default=False,
-        help='resume from the latest checkpoint in the work_dir automatically')
-    parser.add_argument(
-        '--amp', action='store_true', default=False,
-        help='enable automatic-mixed-precision training (needs a GPU)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', default=[],
-        help='override settings in the config, as key=value pairs (mmengine DictAction syntax)')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
-    from mmseg_dilated.utils import (DatasetNotPreparedError, check_amp_available,
-                                     check_dataset_paths, check_pretrained_paths,
-                                     cpu_distributed_options, load_config, mmseg_tool,
-                                     shutdown_distributed)
-
-    if args.amp:
-        check_amp_available()
-    options = list(args.cfg_options)
-    cfg = load_config(args.config, options)
-    try:
-        check_dataset_paths(cfg, ('train_dataloader', 'val_dataloader'))
-        if not args.resume:
-            check_pretrained_paths(cfg)
-    except (DatasetNotPreparedError, FileNotFoundError) as err:
-        sys.exit(f'error: {err}')
-    options += cpu_distributed_options(args.launcher)
-
-    forward = [args.config, '--launcher', args.launcher, '--local_rank', str(args.local_rank)]
-    if args.work_dir:
-        forward += ['--work-dir', args.work_dir]
-    if args.resume:
-        forward.append('--resume')
-    if args.amp:
-        forward.append('--amp')
-    if options:
-        forward += ['--cfg-options'] + options
-    tool = mmseg_tool('train.py')
-    sys.argv = [tool] + forward
-    runpy.run_path(tool, run_name='__main__')
-    shutdown_distributed()
-
+from mmseg_dilated.cli.train import main
 
 if __name__ == '__main__':
     main()

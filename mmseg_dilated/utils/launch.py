@@ -146,9 +146,20 @@ def check_pretrained_paths(cfg: Config) -> None:
 
 
 def load_config(path: str, options: Sequence[str] = ()) -> Config:
-    """``Config.fromfile`` plus ``--cfg-options`` given as raw ``key=value`` strings."""
+    """``Config.fromfile`` plus ``--cfg-options`` given as raw ``key=value`` strings.
+
+    ``path`` may name a shipped config by scope, ``mmseg_dilated::context_toy.py``
+    (:func:`~mmseg_dilated.utils.configs.resolve_config_path`).
+    """
     import argparse
     from mmengine.config import DictAction
+
+    from .configs import resolve_config_path
+    path = resolve_config_path(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'config {path} does not exist. A shipped config is named mmseg_dilated::REL_PATH '
+            '(`mmseg-dilated configs` lists them).')
     cfg = Config.fromfile(path)
     if options:
         parser = argparse.ArgumentParser()

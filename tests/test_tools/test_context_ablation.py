@@ -16,7 +16,7 @@ import pytest
 
 from mmseg_dilated.utils import mmseg_tool
 
-from _helpers import REPO, load_script, run_tool
+from _helpers import REPO, run_tool
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 CONFIGS = ('context_toy.py', 'frontend_toy.py')
@@ -47,7 +47,7 @@ def readme_ablation():
 def last_val_miou(work_dir):
     """(mIoU, training step) of the last validation in a work dir, read with
     tools/analysis/plot_curves.py's reader of mmengine's scalar log."""
-    plot_curves = load_script(osp.join(REPO, 'tools', 'analysis', 'plot_curves.py'), 'plot_curves')
+    from mmseg_dilated.cli import plot_curves
     _, _, val_steps, mious = plot_curves.load_scalars(work_dir)
     assert mious, f'no validation in {work_dir}'
     return mious[-1], val_steps[-1]

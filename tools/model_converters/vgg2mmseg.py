@@ -1,40 +1,8 @@
-"""Convert torchvision VGG-16 / VGG-16-BN weights to mmseg-dilated's ``DilatedVGG``.
+"""Convert torchvision VGG-16 weights to DilatedVGG weights.
 
-fc6 (``classifier.0``, F x 25088) becomes a F x 512 x 7 x 7 conv, fc7 (``classifier.3``) a 1x1 conv;
-the ImageNet classifier ``classifier.6`` is dropped. A vgg16_bn source targets
-``DilatedVGG(norm_cfg=dict(type='BN'))`` (conv biases folded into the BN running means).
-
-Example::
-
-    python tools/model_converters/vgg2mmseg.py vgg16-397923af.pth pretrain/vgg16_dilated.pth
+The same command as ``mmseg-dilated vgg2mmseg`` (``mmseg_dilated/cli/vgg2mmseg.py``).
 """
-import argparse
-import sys
-
-from mmseg_dilated.utils.convert_vgg import VGGCheckpointError, convert_vgg_checkpoint
-
-
-def parse_args():
-    parser = argparse.ArgumentParser(
-        description='Convert torchvision VGG-16 weights to DilatedVGG keys')
-    parser.add_argument('src', help='torchvision VGG-16 state dict')
-    parser.add_argument('dst', help='output path')
-    parser.add_argument(
-        '--no-fc', action='store_true', help='leave fc6/fc7 out (for a reduced fc_channels)')
-    parser.add_argument(
-        '--full-model', action='store_true', help='prefix the keys with backbone. (for load_from)')
-    return parser.parse_args()
-
-
-def main():
-    args = parse_args()
-    try:
-        info = convert_vgg_checkpoint(args.src, args.dst, not args.no_fc, args.full_model)
-    except VGGCheckpointError as e:
-        sys.exit(f'error: {args.src}: {e}')
-    print(f'{args.src}: VGG-16{"-BN" if info["norm"] else ""}, fc_channels '
-          f'{info["fc_channels"]} -> {args.dst}')
-
+from mmseg_dilated.cli.vgg2mmseg import main
 
 if __name__ == '__main__':
     main()
