@@ -5,7 +5,7 @@
 # (shown at its rim) to its interior: frontend_toy.py is the same model without it (the ablation).
 _base_ = [
     './_base_/models/context-large_drn-d-22.py', './_base_/datasets/context_shapes.py',
-    './_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_20k.py'
+    './_base_/default_runtime.py', './_base_/schedules/schedule_20k.py'
 ]
 crop_size = (128, 128)
 norm_cfg = dict(type='BN', requires_grad=True)

@@ -4,7 +4,7 @@
 #   bash tools/dist_train.sh configs/context_voc.py 4         (four GPUs)
 _base_ = [
     './_base_/models/context-large_drn-d-22.py', 'mmseg::_base_/datasets/pascal_voc12_aug.py',
-    './_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
+    './_base_/default_runtime.py', './_base_/schedules/schedule_40k.py'
 ]
 # ImageNet weights, as the paper's front-end (tools/train.py says how to make them if missing):
 #   python tools/model_converters/drn2mmseg.py drn_d_22-4bd2f8ea.pth pretrain/drn_d_22_mmseg.pth

@@ -4,7 +4,7 @@
 # deeplabv3_r50-d8_4xb4-40k_voc12aug-512x512.py (77.68 mIoU) and fcn_r50-d8 VOC configs.
 _base_ = [
     '../_base_/models/context-large_r50-d8.py', 'mmseg::_base_/datasets/pascal_voc12_aug.py',
-    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k.py'
 ]
 crop_size = (512, 512)
 model = dict(data_preprocessor=dict(size=crop_size))

@@ -8,7 +8,7 @@
 _base_ = [
     '../_base_/models/context-large_dilated-vgg16.py',
     'mmseg::_base_/datasets/pascal_voc12_aug.py', '../_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py'
+    '../_base_/schedules/schedule_80k.py'
 ]
 crop_size = (512, 512)
 model = dict(data_preprocessor=dict(size=crop_size))

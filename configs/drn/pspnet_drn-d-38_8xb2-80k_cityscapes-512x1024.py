@@ -3,7 +3,7 @@
 #   python tools/model_converters/drn2mmseg.py drn_d_38-eebb45f0.pth pretrain/drn_d_38_mmseg.pth
 _base_ = [
     '../_base_/models/pspnet_drn-d-22.py', 'mmseg::_base_/datasets/cityscapes.py',
-    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py'
 ]
 crop_size = (512, 1024)
 model = dict(

@@ -16,6 +16,7 @@ Everything else, the Runner included, is mmseg's and mmengine's.
 """
 import argparse
 import os
+import os.path as osp
 import runpy
 import sys
 
@@ -43,6 +44,29 @@ def parse_args(argv=None):
     return args
 
 
+def _resume_options(cfg, config, work_dir_arg):
+    """``--resume`` past unreadable checkpoints: the ``load_from=`` option naming the newest
+    readable checkpoint of the work dir, after saying which newer ones were skipped and why; exits
+    when the work dir has checkpoints and none is readable."""
+    from mmseg_dilated.utils.checkpoint import find_resumable_checkpoint
+    work_dir = work_dir_arg or cfg.get('work_dir') or osp.join(
+        './work_dirs', osp.splitext(osp.basename(config))[0])
+    chosen, problems = find_resumable_checkpoint(work_dir)
+    report = '\n'.join(f'  {path}: {problem}' for path, problem in problems)
+    if chosen is None:
+        if problems:
+            sys.exit(f'error: --resume found no readable checkpoint in {work_dir}:\n{report}\n'
+                     'Delete the broken files to start from scratch, or pass load_from=PATH in '
+                     '--cfg-options to resume from another checkpoint.')
+        print(f'--resume: no checkpoint in {work_dir} yet; training starts at iteration 0.')
+        return []
+    if problems:
+        print(f'--resume: resuming from {chosen}, the newest readable checkpoint; skipped:\n'
+              f'{report}')
+    # named explicitly: without last_checkpoint, mmengine itself would start from scratch
+    return [f'load_from={chosen}']
+
+
 def main(argv=None):
     args = parse_args(argv)
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
@@ -65,6 +89,8 @@ def main(argv=None):
             check_pretrained_paths(cfg)
     except (DatasetNotPreparedError, FileNotFoundError) as err:
         sys.exit(f'error: {err}')
+    if args.resume and not cfg.get('load_from'):
+        options += _resume_options(cfg, config, args.work_dir)
     options += cpu_distributed_options(args.launcher)
 
     forward = [config, '--launcher', args.launcher, '--local_rank', str(args.local_rank)]

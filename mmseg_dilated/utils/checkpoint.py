@@ -23,8 +23,8 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
-    'UnsafeCheckpointError', 'safe_load', 'mmengine_safe_globals',
-    'load_from_local_safe'
+    'UnsafeCheckpointError', 'safe_load', 'mmengine_safe_globals', 'load_from_local_safe',
+    'atomic_write', 'find_resumable_checkpoint'
 ]
 
 
@@ -155,3 +155,79 @@ def load_from_http_safe(filename: str,
     if world_size > 1:
         barrier()
     return safe_load(cached, map_location=map_location)
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that the file appears only when complete.
+
+    The bytes go to a temporary file in the same folder, which is flushed and fsynced and then
+    renamed over ``path`` (``os.replace``, atomic on POSIX); the folder is fsynced so the rename
+    itself survives a power cut. A process killed part-way leaves ``path`` as it was (plus a hidden
+    ``.NAME.*.tmp`` file), never a truncated ``path``.
+    """
+    import tempfile
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # what open() would have given the file
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _checkpoint_step(name: str) -> int:
+    digits = ''.join(c for c in osp.splitext(name)[0] if c.isdigit())
+    return int(digits) if digits else -1
+
+
+def find_resumable_checkpoint(work_dir: str):
+    """The newest readable checkpoint of a work dir, and what was wrong with newer ones.
+
+    Candidates, in order: the file ``work_dir/last_checkpoint`` names (where mmengine's ``--resume``
+    looks), then every ``*.pth`` in ``work_dir`` by the step in its name (``iter_20.pth`` ...),
+    newest first. Each is read in full on the safe loader.
+
+    Returns:
+        tuple[str | None, list[tuple[str, str]]]: The checkpoint to resume from (None when no
+        candidate is readable or there is none), and ``(path, problem)`` for every candidate
+        tried and refused, newest first.
+    """
+    candidates, problems = [], []
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip()
+        if not named:
+            problems.append((pointer, 'empty (the run was killed while writing it)'))
+        elif not osp.isfile(named):
+            problems.append((pointer, f'names {named}, which does not exist'))
+        else:
+            candidates.append(osp.abspath(named))
+    if osp.isdir(work_dir):
+        found = [osp.abspath(osp.join(work_dir, n)) for n in os.listdir(work_dir)
+                 if n.endswith('.pth') and not n.startswith('.')]
+        for path in sorted(found, key=lambda p: _checkpoint_step(osp.basename(p)), reverse=True):
+            if path not in candidates:
+                candidates.append(path)
+    for path in candidates:
+        try:
+            safe_load(path, map_location='cpu')
+        except Exception as err:  # noqa: BLE001  (any failure makes the file unusable)
+            problems.append((path, str(err).split(' Download or save it again.')[0]))
+            continue
+        return path, problems
+    return None, problems

@@ -198,7 +198,9 @@ def cpu_distributed_options(launcher: str) -> List[str]:
     mmengine 0.10.7 starts ``torch.distributed`` with NCCL and calls ``torch.cuda.set_device``, and
     wraps the model in DDP with ``device_ids=[LOCAL_RANK]``; all three need GPUs. Without CUDA this
     starts the process group on gloo itself (mmengine then leaves it alone) and returns the config
-    options that make the DDP wrapper a CPU one. With CUDA, or without a launcher, it does nothing.
+    options that make the DDP wrapper a CPU one
+    (:class:`~mmseg_dilated.engine.CPUDistributedDataParallel`, which also reverts SyncBN to BN).
+    With CUDA, or without a launcher, it does nothing.
 
     Returns:
         list[str]: ``key=value`` options for ``--cfg-options``.
@@ -210,7 +212,8 @@ def cpu_distributed_options(launcher: str) -> List[str]:
         dist.init_process_group(backend='gloo')
     return [
         'env_cfg.dist_cfg.backend=gloo',
-        'model_wrapper_cfg.type=MMDistributedDataParallel',
+        # scoped: mmengine looks wrappers up in its root registry, ours is in mmseg's
+        'model_wrapper_cfg.type=mmseg.CPUDistributedDataParallel',
         'model_wrapper_cfg.device_ids=None',
         'model_wrapper_cfg.broadcast_buffers=False',
     ]

@@ -1,0 +1,152 @@
+"""Exact resume and crash-safe checkpoints (ResumableCheckpointHook, tools/train.py --resume) on
+configs/context_toy.py as shipped (dropout, augmentation in the main process, AdamW, validation),
+run for 30 iterations with checkpoints and validation every 10 (tests/data/resume_toy.py).
+
+The reference is the same run without interruption: after a SIGKILL and a resume, the final
+weights, the optimizer state and every logged loss must equal it bit for bit."""
+import json
+import os
+import os.path as osp
+import shutil
+import signal
+import sys
+
+import pytest
+import torch
+
+from mmseg_dilated.utils.checkpoint import find_resumable_checkpoint, safe_load
+
+from _helpers import REPO, run_tool
+
+TRAIN = osp.join(REPO, 'tools', 'train.py')
+DATA = osp.join(REPO, 'tests', 'data')
+CONFIG = osp.join(DATA, 'resume_toy.py')
+
+
+def _train(cwd, config, work_dir, *extra):
+    return run_tool([sys.executable, TRAIN, config, '--work-dir', work_dir, *extra], cwd,
+                    env=dict(PYTHONPATH=DATA, OMP_NUM_THREADS='1'))
+
+
+def _ok(proc, what):
+    assert proc.returncode == 0, f'{what} failed ({proc.returncode}):\n{proc.stdout[-6000:]}'
+    return proc.stdout
+
+
+def _losses(work_dir):
+    """{iteration: loss} over every run logged in a work dir (mmengine's scalars.json)."""
+    losses = {}
+    for path in sorted(work_dir.glob('*/vis_data/scalars.json')):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if 'loss' in record:
+                losses[record['step']] = record['loss']
+    return losses
+
+
+def _assert_same_checkpoint(path_a, path_b):
+    a, b = safe_load(str(path_a), 'cpu'), safe_load(str(path_b), 'cpu')
+    assert a['meta']['iter'] == b['meta']['iter']
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for name in a['state_dict']:
+        assert torch.equal(a['state_dict'][name], b['state_dict'][name]), name
+    state_a, state_b = a['optimizer']['state'], b['optimizer']['state']
+    assert state_a.keys() == state_b.keys() and len(state_a) > 0
+    for key in state_a:
+        for name, value in state_a[key].items():
+            assert torch.equal(torch.as_tensor(value), torch.as_tensor(state_b[key][name])), name
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    """The uninterrupted run (work_ref) in a folder of its own, data generated once."""
+    cwd = tmp_path_factory.mktemp('resume')
+    _ok(_train(cwd, CONFIG, 'work_ref'), 'the uninterrupted run')
+    return cwd
+
+
+def test_checkpoints_carry_every_generator(runs):
+    ckpt = safe_load(str(runs / 'work_ref' / 'iter_10.pth'), 'cpu')
+    (states, ) = ckpt['rng_states']  # one process
+    assert set(states) >= {'torch', 'numpy', 'python'}
+    assert not any(n.endswith('.tmp') for n in os.listdir(runs / 'work_ref'))
+
+
+def test_resume_after_sigkill_is_bit_exact(runs):
+    proc = _train(runs, osp.join(DATA, 'resume_toy_killed.py'), 'work_kill')
+    assert proc.returncode == -signal.SIGKILL, proc.stdout[-3000:]
+    work = runs / 'work_kill'
+    assert (work / 'last_checkpoint').read_text().endswith('iter_20.pth')
+    assert not (work / 'iter_30.pth').exists()
+    _ok(_train(runs, CONFIG, 'work_kill', '--resume'), 'resuming')
+    _assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', work / 'iter_30.pth')
+    reference, resumed = _losses(runs / 'work_ref'), _losses(work)
+    assert sorted(reference) == list(range(1, 31))
+    assert resumed == reference  # iterations 1-21 from the killed run, 21-30 from the resumed one
+
+
+def test_kill_inside_a_save_leaves_the_previous_checkpoint(runs):
+    proc = _train(runs, osp.join(DATA, 'resume_toy_killed_in_save.py'), 'work_save')
+    assert proc.returncode == -signal.SIGKILL, proc.stdout[-3000:]
+    work = runs / 'work_save'
+    # the checkpoint of iteration 20 never appeared under its name; last_checkpoint still names 10
+    assert not (work / 'iter_20.pth').exists()
+    assert [n for n in os.listdir(work) if n.startswith('.iter_20.pth.')]
+    assert (work / 'last_checkpoint').read_text().endswith('iter_10.pth')
+    out = _ok(_train(runs, CONFIG, 'work_save', '--resume'), 'resuming')
+    assert 'resumed epoch: 0, iter: 10' in out
+    _assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', work / 'iter_30.pth')
+
+
+def _broken_work_dir(runs, tmp_path, breakage):
+    work = tmp_path / 'work'
+    work.mkdir()
+    for n in (10, 20, 30):
+        shutil.copy(runs / 'work_ref' / f'iter_{n}.pth', work / f'iter_{n}.pth')
+    (work / 'last_checkpoint').write_text(str(work / 'iter_30.pth'))
+    breakage(work)
+    return work
+
+
+def _truncate(work):
+    data = (work / 'iter_30.pth').read_bytes()
+    (work / 'iter_30.pth').write_bytes(data[:len(data) // 2])
+
+
+@pytest.mark.parametrize('breakage, problem', [
+    (_truncate, 'truncated or corrupt'),
+    (lambda w: (w / 'iter_30.pth').write_bytes(b''), 'truncated or corrupt'),
+    (lambda w: (w / 'last_checkpoint').write_text(''), None),
+])
+def test_newest_readable_checkpoint_is_found(runs, tmp_path, breakage, problem):
+    work = _broken_work_dir(runs, tmp_path, breakage)
+    chosen, problems = find_resumable_checkpoint(str(work))
+    if problem is None:  # empty last_checkpoint: the newest file is intact
+        assert chosen == str(work / 'iter_30.pth')
+        assert problems == [(str(work / 'last_checkpoint'),
+                             'empty (the run was killed while writing it)')]
+    else:
+        assert chosen == str(work / 'iter_20.pth')
+        assert [p for p, _ in problems] == [str(work / 'iter_30.pth')]
+        assert problem in problems[0][1]
+
+
+def test_resume_falls_back_and_says_why(runs, tmp_path):
+    work = _broken_work_dir(runs, tmp_path, _truncate)
+    out = _ok(_train(tmp_path, CONFIG, str(work), '--resume', '--cfg-options',
+                     'train_cfg.max_iters=21'), 'resuming past a truncated checkpoint')
+    assert f'--resume: resuming from {work / "iter_20.pth"}' in out
+    assert f'{work / "iter_30.pth"}: Checkpoint' in out
+    assert 'resumed epoch: 0, iter: 20' in out
+
+
+def test_resume_with_nothing_readable_stops_with_the_list(runs, tmp_path):
+    def break_all(work):
+        for n in (10, 20, 30):
+            (work / f'iter_{n}.pth').write_bytes(b'not a checkpoint')
+    work = _broken_work_dir(runs, tmp_path, break_all)
+    proc = _train(tmp_path, CONFIG, str(work), '--resume')
+    assert proc.returncode != 0 and 'Traceback' not in proc.stdout
+    assert f'--resume found no readable checkpoint in {work}' in proc.stdout
+    for n in (10, 20, 30):
+        assert str(work / f'iter_{n}.pth') in proc.stdout
