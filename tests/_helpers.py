@@ -48,3 +48,44 @@ def load_script(path, name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def tiny_config_at(root):
+    """The tiny config with every split's data under ``root``."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(TINY_CONFIG)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = str(root)
+    return cfg
+
+
+def make_broken_tiny_data(root):
+    """Generate the tiny data set under ``root`` and break it five ways: a validation label with
+    its shapes set to 30, a training label of another size than its image (64x50 for 64x64), a
+    truncated label PNG, an image listed but deleted, a truncated JPEG.
+
+    Returns:
+        tuple: (the tiny config pointing at ``root``, {'out_of_range': pixels set to 30}).
+    """
+    import numpy as np
+    from mmengine.registry import init_default_scope
+    from PIL import Image
+
+    import mmseg_dilated  # noqa: F401
+    from mmseg.registry import DATASETS
+    cfg = tiny_config_at(root)
+    init_default_scope('mmseg')
+    DATASETS.build(cfg.train_dataloader.dataset)  # generates train and val
+    labels, images = root / 'SegmentationClass', root / 'JPEGImages'
+    label = np.array(Image.open(labels / 'val_00001.png'))
+    shapes = (label > 0) & (label != 255)
+    label[shapes] = 30
+    Image.fromarray(label).save(labels / 'val_00001.png')
+    Image.open(labels / 'train_00002.png').resize((50, 64), Image.NEAREST).save(
+        labels / 'train_00002.png')
+    raw = (labels / 'train_00003.png').read_bytes()
+    (labels / 'train_00003.png').write_bytes(raw[:len(raw) // 2])
+    (images / 'train_00004.jpg').unlink()
+    raw = (images / 'train_00005.jpg').read_bytes()
+    (images / 'train_00005.jpg').write_bytes(raw[:len(raw) // 2])
+    return cfg, {'out_of_range': int(shapes.sum())}

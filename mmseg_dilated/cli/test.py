@@ -44,7 +44,10 @@ def main(argv=None):
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
     from mmseg_dilated.utils import (DatasetNotPreparedError, check_dataset_paths,
                                      cpu_distributed_options, load_config, mmseg_tool,
-                                     resolve_config_path, shutdown_distributed)
+                                     UnsafeCheckpointError, resolve_config_path, safe_load,
+                                     shutdown_distributed)
+    from mmseg_dilated.utils.num_classes import (NumClassesError, check_checkpoint_classes,
+                                                 check_num_classes)
 
     if not osp.isfile(args.checkpoint):
         sys.exit(f'error: checkpoint {args.checkpoint} does not exist.')
@@ -58,7 +61,10 @@ def main(argv=None):
         sys.exit(f'error: --tta needs tta_model and tta_pipeline in {args.config}.')
     try:
         check_dataset_paths(cfg, ('test_dataloader', ))
-    except DatasetNotPreparedError as err:
+        check_num_classes(cfg, ('test_dataloader', ))
+        check_checkpoint_classes(cfg, safe_load(args.checkpoint, map_location='cpu'),
+                                 args.checkpoint)
+    except (DatasetNotPreparedError, NumClassesError, RuntimeError, UnsafeCheckpointError) as err:
         sys.exit(f'error: {err}')
     options += cpu_distributed_options(args.launcher)
 

@@ -32,6 +32,9 @@ def parse_args(argv=None):
         '--amp', action='store_true', default=False,
         help='enable automatic-mixed-precision training (needs a GPU)')
     parser.add_argument(
+        '--check-data', action='store_true',
+        help='read every train and val sample first (mmseg-dilated check-dataset); stop on problems')
+    parser.add_argument(
         '--cfg-options', nargs='+', default=[],
         help='override settings in the config, as key=value pairs (mmengine DictAction syntax)')
     parser.add_argument(
@@ -74,6 +77,7 @@ def main(argv=None):
                                      check_dataset_paths, check_pretrained_paths,
                                      cpu_distributed_options, load_config, mmseg_tool,
                                      resolve_config_path, shutdown_distributed)
+    from mmseg_dilated.utils.num_classes import NumClassesError, check_num_classes
 
     if args.amp:
         check_amp_available()
@@ -85,10 +89,17 @@ def main(argv=None):
         sys.exit(f'error: {err}')
     try:
         check_dataset_paths(cfg, ('train_dataloader', 'val_dataloader'))
+        check_num_classes(cfg, ('train_dataloader', 'val_dataloader'))
         if not args.resume:
             check_pretrained_paths(cfg)
-    except (DatasetNotPreparedError, FileNotFoundError) as err:
+    except (DatasetNotPreparedError, FileNotFoundError, NumClassesError) as err:
         sys.exit(f'error: {err}')
+    # one process reads the data; if it stops, torchrun stops the others
+    if args.check_data and os.environ.get('RANK', '0') == '0':
+        from mmseg_dilated.cli.check_dataset import run_check
+        if not run_check(cfg, ('train', 'val')):
+            sys.exit('error: --check-data found problems in the data (listed above); fix them, '
+                     'or train without --check-data.')
     if args.resume and not cfg.get('load_from'):
         options += _resume_options(cfg, config, args.work_dir)
     options += cpu_distributed_options(args.launcher)

@@ -1,0 +1,84 @@
+"""Errors that name the file, for every mmseg segmentation dataset, in training and evaluation.
+
+mmseg lets three data faults through without saying which file caused them:
+
+* a sample that fails to load (a truncated PNG label: ``OSError: Truncated File Read``);
+* a label of another size than its image (``RuntimeError: stack expects each tensor to be equal
+  size`` in training, an ``IndexError`` at validation; a label of the same aspect ratio is resized
+  along with its image and trains silently until the first validation);
+* label values that are neither a class nor the ignore index: cross-entropy fails with ``IndexError:
+  Target 30 is out of bounds``, and ``IoUMetric`` silently drops those pixels from the label areas
+  but not from the predicted ones, lowering the score (measured: mIoU 98.07 -> 84.88 from one label).
+
+``import mmseg_dilated`` wraps ``BaseSegDataset.prepare_data`` and ``LoadAnnotations._load_seg_map``
+so that each of these raises :class:`SampleError` naming the image and the label, and for the third
+the offending values and their pixel counts. ``mmseg-dilated check-dataset`` finds them all at once,
+before a run.
+"""
+import torch
+from mmseg.datasets import BaseSegDataset
+from mmseg.datasets.transforms import LoadAnnotations
+
+__all__ = ['SampleError', 'install_sample_checks']
+
+
+class SampleError(RuntimeError):
+    """A dataset sample is broken; the message names its files."""
+
+
+def _files(info) -> str:
+    return f'image {info.get("img_path")}, label {info.get("seg_map_path")}'
+
+
+def _check_label_values(dataset, idx, data) -> None:
+    samples = data.get('data_samples') if isinstance(data, dict) else None
+    gt = getattr(samples, 'gt_sem_seg', None)  # absent in TTA and label-free pipelines
+    if gt is None:
+        return
+    num_classes = len(dataset.metainfo['classes'])
+    ignore_index = getattr(dataset, 'ignore_index', 255)
+    values, counts = torch.unique(gt.data, return_counts=True)
+    bad = ((values >= num_classes) | (values < 0)) & (values != ignore_index)
+    if bad.any():
+        listing = ', '.join(f'{int(v)} ({int(c)} px)' for v, c in zip(values[bad], counts[bad]))
+        raise SampleError(
+            f'Sample {idx} of {type(dataset).__name__} ({_files(dataset.get_data_info(idx))}): '
+            f'label values outside the {num_classes} classes (0-{num_classes - 1}) and not the '
+            f'ignore index {ignore_index}: {listing}. Fix the label, map the values to '
+            f'{ignore_index} to ignore them, or set the dataset\'s classes. '
+            '`mmseg-dilated check-dataset CONFIG` lists every such file.')
+
+
+def install_sample_checks() -> None:
+    """Wrap mmseg's ``BaseSegDataset.prepare_data`` and ``LoadAnnotations._load_seg_map``
+    (idempotent)."""
+    if getattr(BaseSegDataset.prepare_data, '_mmseg_dilated', False):
+        return
+    prepare_data = BaseSegDataset.prepare_data
+    load_seg_map = LoadAnnotations._load_seg_map
+
+    def checked_prepare_data(self, idx):
+        try:
+            data = prepare_data(self, idx)
+        except SampleError:
+            raise
+        except Exception as err:
+            raise SampleError(f'Sample {idx} of {type(self).__name__} '
+                              f'({_files(self.get_data_info(idx))}) could not be loaded: '
+                              f'{type(err).__name__}: {err}') from err
+        _check_label_values(self, idx, data)
+        return data
+
+    def checked_load_seg_map(self, results):
+        load_seg_map(self, results)
+        shape = results.get('ori_shape')  # the image as read, before any resize
+        label = results['gt_seg_map']
+        if shape is not None and tuple(label.shape[:2]) != tuple(shape[:2]):
+            raise SampleError(
+                f'The label {results.get("seg_map_path")} is {label.shape[0]}x{label.shape[1]} '
+                f'but its image {results.get("img_path")} is {shape[0]}x{shape[1]}: a label '
+                'must have its image\'s size.')
+
+    checked_prepare_data._mmseg_dilated = True
+    BaseSegDataset.prepare_data = checked_prepare_data
+    LoadAnnotations._load_seg_map = checked_load_seg_map
