@@ -2,7 +2,7 @@
 loading transforms, each finding named by file (``mmseg_dilated/utils/data_check.py``).
 
     mmseg-dilated check-dataset CONFIG [--splits train val] [--nproc 2] [--out report.json]
-        [--cfg-options key=value ...]
+        [--time-loader] [--cfg-options key=value ...]
 
 Exits with status 1 when anything is found, 0 when the data is clean. ``tools/train.py
 --check-data`` runs it on the train and val splits before training.
@@ -19,6 +19,8 @@ def parse_args(argv=None):
                         default=['train', 'val'], help='which splits. Default: train val')
     parser.add_argument('--nproc', type=int, default=2, help='worker processes. Default: 2')
     parser.add_argument('--out', help='write the full report (every finding) as JSON here')
+    parser.add_argument('--time-loader', action='store_true',
+                        help='then time one pass of each split\'s data loader, for comparison')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='override settings in the config, key=value')
     args = parser.parse_args(argv)
@@ -49,7 +51,14 @@ def main(argv=None):
         check_dataset_paths(cfg, tuple(f'{s}_dataloader' for s in args.splits))
     except (DatasetNotPreparedError, FileNotFoundError) as err:
         sys.exit(f'error: {err}')
-    if not run_check(cfg, args.splits, args.nproc, args.out):
+    clean = run_check(cfg, args.splits, args.nproc, args.out)
+    if args.time_loader:
+        from mmseg_dilated.utils.data_check import time_loader
+        for split in args.splits:
+            timed = time_loader(cfg, split)
+            print(f'{split} data loader: {timed["samples"]} samples in {timed["seconds"]:.1f} s '
+                  f'({timed["samples"] / timed["seconds"]:.0f}/s)')
+    if not clean:
         sys.exit(1)
 
 

@@ -1,50 +1,50 @@
 """Train a segmentor with mmseg's own ``tools/train.py``, after mmseg-dilated's checks.
 
-    mmseg-dilated train CONFIG [--work-dir DIR] [--resume] [--amp] [--cfg-options k=v ...]
+    mmseg-dilated train CONFIG [--work-dir DIR] [--resume] [--amp] [--check-data]
+        [--cfg-options k=v ...] [any other option of mmseg's tools/train.py]
     python tools/train.py CONFIG ...                  (in a checkout: the same)
     torchrun --nproc_per_node 4 -m mmseg_dilated.cli.train CONFIG --launcher pytorch
 
-CONFIG is a file, or a shipped config by scope: ``mmseg_dilated::context_toy.py``. The command line
-is mmseg's. Before handing over to mmseg's tool (shipped in the mmseg wheel) it:
+CONFIG is a file, or a shipped config by scope: ``mmseg_dilated::context_toy.py``. Only the options
+our checks read are parsed here; every other one goes to mmseg's tool unchanged. Before handing
+over it:
 
 * fails at once, naming the missing paths and how to prepare them, when the config's dataset is not
   where the config says (instead of a stack trace from inside a data loader);
+* stops when a head's ``num_classes`` is not the dataset's class count;
+* with ``--check-data``, reads every train and val sample first and stops on broken ones;
+* with ``--resume``, resumes from the newest *readable* checkpoint of the work dir, saying which
+  newer ones it skipped and why;
 * refuses ``--amp`` on a machine without a GPU, with the reason (mmengine's AMP wrapper is CUDA-only);
-* makes ``--launcher pytorch`` work without GPUs (gloo instead of NCCL, a CPU DDP wrapper).
+* makes ``--launcher pytorch`` work without GPUs (gloo, a CPU DDP wrapper that reverts SyncBN).
 
 Everything else, the Runner included, is mmseg's and mmengine's.
 """
 import argparse
 import os
 import os.path as osp
-import runpy
 import sys
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a segmentor')
-    parser.add_argument('config', help='train config file path')
+    """(our options, the rest of the command line for mmseg's tool)."""
+    parser = argparse.ArgumentParser(
+        description='Train a segmentor', epilog='Other options go to mmseg\'s tools/train.py.')
+    parser.add_argument('config', help='train config file path, or mmseg_dilated::NAME')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument(
-        '--resume', action='store_true', default=False,
-        help='resume from the latest checkpoint in the work_dir automatically')
-    parser.add_argument(
-        '--amp', action='store_true', default=False,
-        help='enable automatic-mixed-precision training (needs a GPU)')
+    parser.add_argument('--resume', action='store_true',
+                        help='resume from the newest readable checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true',
+                        help='enable automatic-mixed-precision training (needs a GPU)')
     parser.add_argument(
         '--check-data', action='store_true',
         help='read every train and val sample first (mmseg-dilated check-dataset); stop on problems')
     parser.add_argument(
         '--cfg-options', nargs='+', default=[],
         help='override settings in the config, as key=value pairs (mmengine DictAction syntax)')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    return parser.parse_known_args(argv)
 
 
 def _resume_options(cfg, config, work_dir_arg):
@@ -71,12 +71,12 @@ def _resume_options(cfg, config, work_dir_arg):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args, rest = parse_args(argv)
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
     from mmseg_dilated.utils import (DatasetNotPreparedError, check_amp_available,
                                      check_dataset_paths, check_pretrained_paths,
-                                     cpu_distributed_options, load_config, mmseg_tool,
-                                     resolve_config_path, shutdown_distributed)
+                                     cpu_distributed_options, load_config, resolve_config_path,
+                                     run_mmseg_tool)
     from mmseg_dilated.utils.num_classes import NumClassesError, check_num_classes
 
     if args.amp:
@@ -85,9 +85,6 @@ def main(argv=None):
     try:
         config = resolve_config_path(args.config)
         cfg = load_config(config, options)
-    except FileNotFoundError as err:
-        sys.exit(f'error: {err}')
-    try:
         check_dataset_paths(cfg, ('train_dataloader', 'val_dataloader'))
         check_num_classes(cfg, ('train_dataloader', 'val_dataloader'))
         if not args.resume:
@@ -104,7 +101,7 @@ def main(argv=None):
         options += _resume_options(cfg, config, args.work_dir)
     options += cpu_distributed_options(args.launcher)
 
-    forward = [config, '--launcher', args.launcher, '--local_rank', str(args.local_rank)]
+    forward = [config, '--launcher', args.launcher, *rest]
     if args.work_dir:
         forward += ['--work-dir', args.work_dir]
     if args.resume:
@@ -112,11 +109,8 @@ def main(argv=None):
     if args.amp:
         forward.append('--amp')
     if options:
-        forward += ['--cfg-options'] + options
-    tool = mmseg_tool('train.py')
-    sys.argv = [tool] + forward
-    runpy.run_path(tool, run_name='__main__')
-    shutdown_distributed()
+        forward += ['--cfg-options', *options]
+    run_mmseg_tool('train.py', forward)
 
 
 if __name__ == '__main__':

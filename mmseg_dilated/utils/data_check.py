@@ -20,7 +20,9 @@ from mmengine.config import Config
 from ..datasets.sample_checks import SampleError
 from .launch import iter_leaf_datasets
 
-__all__ = ['SPLITS', 'check_sample', 'check_split', 'check_config_data', 'format_report']
+__all__ = [
+    'SPLITS', 'check_sample', 'check_split', 'check_config_data', 'format_report', 'time_loader'
+]
 
 SPLITS = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
 
@@ -169,3 +171,19 @@ def format_report(report: Dict[str, dict], limit: int = 20) -> str:
             lines.append('  label values outside the classes, pixels over the split: ' + ', '.join(
                 f'{v}: {c}' for v, c in sorted(res['label_values'].items())))
     return '\n'.join(lines)
+
+
+def time_loader(cfg: Config, split: str = 'train') -> dict:
+    """Seconds one pass of a split's data loader takes, as the config builds it (workers, batch size,
+    full pipeline), over as many samples as the split has: what the check is compared with."""
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    loader = Runner.build_dataloader(cfg[SPLITS[split]], seed=0)
+    total = len(loader.dataset)
+    start, seen = time.perf_counter(), 0
+    for batch in loader:
+        seen += len(batch['inputs'])
+        if seen >= total:
+            break
+    return dict(samples=seen, seconds=time.perf_counter() - start)

@@ -12,7 +12,7 @@ from mmengine.config import Config, ConfigDict
 
 __all__ = [
     'DatasetNotPreparedError', 'iter_leaf_datasets', 'check_dataset_paths', 'check_pretrained_paths',
-    'check_amp_available', 'cpu_distributed_options', 'load_config', 'mmseg_tool',
+    'check_amp_available', 'cpu_distributed_options', 'load_config', 'mmseg_tool', 'run_mmseg_tool',
     'shutdown_distributed'
 ]
 
@@ -177,6 +177,17 @@ def mmseg_tool(name: str) -> str:
             f'mmseg\'s {name} is not at {path}. Install mmsegmentation 1.2.2 from its wheel '
             '(pip install mmsegmentation==1.2.2), which ships its tools under mmseg/.mim/tools.')
     return path
+
+
+def run_mmseg_tool(name: str, argv: Sequence[str]) -> None:
+    """Run one of mmseg's own tools (``train.py``, ``test.py``) in this process with ``argv``,
+    then tear down the process group if the tool started one."""
+    import runpy
+    import sys
+    tool = mmseg_tool(name)
+    sys.argv = [tool, *argv]
+    runpy.run_path(tool, run_name='__main__')
+    shutdown_distributed()
 
 
 def check_amp_available() -> None:

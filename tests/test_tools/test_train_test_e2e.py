@@ -165,3 +165,13 @@ def test_plot_curves_reads_the_work_dir(trained, python, tmp_path):
     # four training iterations logged every iteration, one validation at iteration 4
     assert '4 training points, 1 validation points' in proc.stdout
     assert (tmp_path / 'curves.png').stat().st_size > 0
+
+
+def test_options_our_wrapper_does_not_parse_reach_mmsegs_tool(trained, python):
+    """tools/test.py parses only what its checks read; --out and --wait-time are mmseg's."""
+    cwd, _ = trained
+    proc = run_tool([python, TEST, TINY_CONFIG, 'work/iter_4.pth', '--out', 'preds_ours',
+                     '--wait-time', '0', '--work-dir', 'eval_out'], cwd)
+    _assert_ok(proc, 'tools/test.py --out')
+    assert sorted(p.name for p in (cwd / 'preds_ours').iterdir()) == [
+        'val_00000.png', 'val_00001.png', 'val_00002.png']
