@@ -4,7 +4,8 @@
 #   1. torch (kept if already installed, e.g. a CUDA build installed by hand);
 #   2. setuptools<70 again, because torch 2.13 pulls setuptools>=77 and 81+ has no pkg_resources,
 #      which mmcv 2.1.0's setup.py imports; then mmcv 2.1.0 compiled with its ops against that torch;
-#   3. this package (editable) with mmengine, mmsegmentation and the rest, which moves setuptools to
+#   3. this package (editable, extras tests, analysis and onnx) with mmengine, mmsegmentation and the
+#      rest, which moves setuptools to
 #      >=77.0.3,<81: what torch 2.13 asks for, with the pkg_resources that mmengine 0.10.7 needs.
 # Ends with `pip check`. Idempotent: with everything present it only checks and returns.
 #
@@ -37,6 +38,7 @@ assert mmseg.__version__ == '1.2.2', mmseg.__version__
 md.version('mmseg-dilated')
 md.version('pytest')
 md.version('seaborn')
+import onnx, onnxruntime  # noqa: F401,E401
 import mmseg_dilated  # noqa: F401
 PYEOF
     echo "[setup] environment at $VENV is complete"
@@ -62,6 +64,6 @@ if ! "$VPY" -c "import mmcv, mmcv.ops; assert mmcv.__version__.startswith('2.1.'
 fi
 
 echo "[setup] installing mmengine, mmsegmentation and the package (editable)"
-pip_i -e "$ROOT[tests,analysis]"
+pip_i -e "$ROOT[tests,analysis,onnx]"
 "$VPY" -m pip check --disable-pip-version-check
 echo "[setup] done in $((SECONDS - START)) s: $("$VPY" -c 'import torch, mmcv, mmengine, mmseg, setuptools; print("torch", torch.__version__, "mmcv", mmcv.__version__, "mmengine", mmengine.__version__, "mmseg", mmseg.__version__, "setuptools", setuptools.__version__)')"

@@ -14,6 +14,7 @@ COMMANDS = {
     'test': ('test', 'test and evaluate a checkpoint (mmseg\'s tools/test.py; --tta, --show-dir)'),
     'demo': ('demo', 'segment one image and write the colour overlay'),
     'check-dataset': ('check_dataset', 'read every sample of a config\'s data; report what is broken'),
+    'export-onnx': ('export_onnx', 'export to ONNX (BN folded) and check it with onnxruntime'),
     'configs': ('configs', 'list the shipped configs (usable as mmseg_dilated::NAME)'),
     'drn2mmseg': ('drn2mmseg', 'convert the DRN authors\' checkpoints to DRN weights'),
     'vgg2mmseg': ('vgg2mmseg', 'convert torchvision VGG-16 weights to DilatedVGG weights'),
