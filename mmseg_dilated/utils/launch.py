@@ -11,8 +11,8 @@ import torch
 from mmengine.config import Config, ConfigDict
 
 __all__ = [
-    'DatasetNotPreparedError', 'iter_leaf_datasets', 'check_dataset_paths', 'check_pretrained_paths',
-    'check_amp_available', 'cpu_distributed_options', 'load_config', 'mmseg_tool', 'run_mmseg_tool',
+    'DatasetNotPreparedError', 'iter_leaf_datasets', 'iter_loader_datasets', 'check_dataset_paths',
+    'check_pretrained_paths', 'check_amp_available', 'cpu_distributed_options', 'load_config', 'mmseg_tool', 'run_mmseg_tool',
     'shutdown_distributed'
 ]
 
@@ -54,6 +54,15 @@ def iter_leaf_datasets(dataset_cfg) -> Iterator[ConfigDict]:
         yield dataset_cfg
 
 
+def iter_loader_datasets(cfg: Config, loaders: Sequence[str]) -> Iterator[tuple]:
+    """(loader name, leaf dataset config) for the named dataloaders the config has."""
+    for loader in loaders:
+        loader_cfg = cfg.get(loader)
+        if loader_cfg:
+            for ds in iter_leaf_datasets(loader_cfg.get('dataset')):
+                yield loader, ds
+
+
 def _missing_paths(ds) -> List[str]:
     if ds.get('type') == 'ContextShapesDataset' and ds.get('generate', True):
         return []  # generated on first use
@@ -79,14 +88,10 @@ def check_dataset_paths(cfg: Config, loaders=('train_dataloader', 'val_dataloade
             None, are skipped.
     """
     problems = []
-    for loader in loaders:
-        loader_cfg = cfg.get(loader)
-        if not loader_cfg:
-            continue
-        for ds in iter_leaf_datasets(loader_cfg.get('dataset')):
-            missing = _missing_paths(ds)
-            if missing:
-                problems.append((loader, ds.get('type', '?'), missing))
+    for loader, ds in iter_loader_datasets(cfg, loaders):
+        missing = _missing_paths(ds)
+        if missing:
+            problems.append((loader, ds.get('type', '?'), missing))
     if not problems:
         return
     lines = ['The dataset this config needs is not prepared. Missing:']

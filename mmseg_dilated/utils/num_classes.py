@@ -10,7 +10,7 @@ from typing import Iterator, List, Sequence, Tuple
 
 from mmengine.config import Config
 
-from .launch import iter_leaf_datasets
+from .launch import iter_loader_datasets
 
 __all__ = ['NumClassesError', 'dataset_classes', 'head_outputs', 'check_num_classes',
            'check_checkpoint_classes']
@@ -55,14 +55,10 @@ def check_num_classes(cfg: Config, loaders: Sequence[str] = ('train_dataloader',
     datasets of ``loaders``. A binary head (``out_channels=1``, ``num_classes=2``) on a two-class
     dataset is fine."""
     counts = {}
-    for loader in loaders:
-        loader_cfg = cfg.get(loader)
-        if not loader_cfg:
-            continue
-        for ds in iter_leaf_datasets(loader_cfg.get('dataset')):
-            classes = dataset_classes(ds)
-            if classes:
-                counts.setdefault(len(classes), (loader, ds.get('type'), classes))
+    for loader, ds in iter_loader_datasets(cfg, loaders):
+        classes = dataset_classes(ds)
+        if classes:
+            counts.setdefault(len(classes), (loader, ds.get('type'), classes))
     if not counts:
         return
     problems: List[str] = []
