@@ -33,6 +33,8 @@ import torch
 import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
+from ..models.common import check_positive_ints
+
 __all__ = [
     'LayerRF', 'RFTrace', 'trace_receptive_fields', 'model_receptive_fields', 'format_rf_table',
     'ERFResult', 'effective_receptive_field', 'model_forward', 'erf_radius', 'plot_erf',
@@ -499,8 +501,7 @@ def dilation_sampling_grids(dilations: Sequence[int],
         ``i``, the number of paths through layers ``1..i`` reaching each input pixel (side: the
         stack's RF ``1 + sum (k - 1) d``). A zero inside ``stack[i]`` is a gridding hole.
     """
-    if not dilations or any(not isinstance(d, int) or d < 1 for d in dilations):
-        raise ValueError(f'dilations must be positive ints, got {dilations!r}')
+    dilations = check_positive_ints('dilations', dilations)
     single, stack = [], []
     grid = np.ones((1, 1), dtype=np.int64)
     for d in dilations:

@@ -1,16 +1,13 @@
 """Dilated VGG-16 front-end of Yu & Koltun (ICLR 2016) as an mmseg backbone."""
-from typing import Sequence
 
-import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from mmseg.registry import MODELS
 
-from ._common import (FrozenNormEvalMixin, check_frozen_stages,
-                      check_out_indices, freeze, resolve_init_cfg)
+from ..common import (FrozenNormEvalMixin, check_frozen_stages, check_out_indices,
+                      check_positive_ints, checkpoint_if, freeze, resolve_init_cfg)
 
 
 @MODELS.register_module()
@@ -100,13 +97,8 @@ class DilatedVGG(FrozenNormEvalMixin, BaseModule):
         self.init_cfg = resolve_init_cfg(pretrained, init_cfg)
 
         n = self.num_levels
-        dilations = tuple(dilations) if isinstance(dilations,
-                                                   Sequence) else dilations
-        if (not isinstance(dilations, tuple) or len(dilations) != n or any(
-                not isinstance(d, int) or d < 1 for d in dilations)):
-            raise ValueError(
-                f'dilations must be {n} positive ints (conv1..conv5, fc6), '
-                f'e.g. (1, 1, 1, 1, 2, 4); got {dilations!r}')
+        dilations = check_positive_ints('dilations', dilations, n,
+                                        ' (conv1..conv5, fc6), e.g. (1, 1, 1, 1, 2, 4)')
         out_indices = check_out_indices(out_indices, n, 'conv1..conv5, fc')
         check_frozen_stages(frozen_stages, n)
         if not (isinstance(fc_channels, int) and fc_channels > 0):
@@ -177,14 +169,9 @@ class DilatedVGG(FrozenNormEvalMixin, BaseModule):
         """
         outs = []
         for i, names in enumerate(self.level_modules):
-            if self.with_cp and self.training and torch.is_grad_enabled():
-                # Whole levels, not single convs: with in-place ReLUs and no norm, a checkpointed
-                # conv alone keeps the same tensors alive as an ordinary one. The non-reentrant
-                # form needs no input that requires grad (the image does not), and replays the
-                # dropout masks of fc6/fc7 from the saved RNG state.
-                x = cp.checkpoint(self._run_level, names, x, use_reentrant=False)
-            else:
-                x = self._run_level(names, x)
+            # Whole levels, not single convs: with in-place ReLUs and no norm, a checkpointed
+            # conv alone keeps the same tensors alive as an ordinary one.
+            x = checkpoint_if(self.with_cp, self._run_level, names, x)
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)

@@ -1,29 +1,13 @@
 """Dilated Residual Networks (DRN-A, DRN-C, DRN-D) as an mmseg backbone."""
-from typing import Sequence
 
-import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 
 from mmseg.registry import MODELS
 
-from ._common import (FrozenNormEvalMixin, check_frozen_stages,
-                      check_out_indices, freeze, resolve_init_cfg)
-
-
-def _maybe_checkpoint(fn, x, with_cp):
-    """Run ``fn(x)``, recomputing it in backward when ``with_cp`` is set.
-
-    The non-reentrant variant keeps parameter gradients even when ``x`` does
-    not require grad (the image entering the stem, whose full-resolution
-    activations are the largest), and handles in-place ops inside ``fn``; so
-    the test is whether autograd records at all, not ``x.requires_grad``.
-    """
-    if with_cp and torch.is_grad_enabled():
-        return cp.checkpoint(fn, x, use_reentrant=False)
-    return fn(x)
+from ..common import (FrozenNormEvalMixin, check_frozen_stages, check_out_indices,
+                      check_positive_ints, checkpoint_if, freeze, resolve_init_cfg)
 
 
 class DRNBasicBlock(BaseModule):
@@ -110,7 +94,7 @@ class DRNBasicBlock(BaseModule):
                 out += identity
             return out
 
-        return self.relu(_maybe_checkpoint(_inner_forward, x, self.with_cp))
+        return self.relu(checkpoint_if(self.with_cp, _inner_forward, x))
 
 
 class DRNBottleneck(BaseModule):
@@ -190,7 +174,7 @@ class DRNBottleneck(BaseModule):
                 out += identity
             return out
 
-        return self.relu(_maybe_checkpoint(_inner_forward, x, self.with_cp))
+        return self.relu(checkpoint_if(self.with_cp, _inner_forward, x))
 
 
 class DRNConvLevel(nn.Sequential):
@@ -237,7 +221,7 @@ class DRNConvLevel(nn.Sequential):
             def _inner_forward(x, conv=conv, norm=norm, act=act):
                 return act(norm(conv(x)))
 
-            x = _maybe_checkpoint(_inner_forward, x, self.with_cp)
+            x = checkpoint_if(self.with_cp, _inner_forward, x)
         return x
 
 
@@ -503,14 +487,9 @@ class DRN(FrozenNormEvalMixin, BaseModule):
         if value is None:
             return tuple(default)
         n = len(default)
-        value = tuple(value) if isinstance(value, Sequence) else value
-        if (not isinstance(value, tuple) or len(value) != n or any(
-                not isinstance(v, int) or v < 1 for v in value)):
-            raise ValueError(
-                f'{name} must be {n} positive ints, one per level '
-                f'(layer1..layer{n}) of DRN-{arch}, e.g. {tuple(default)}; '
-                f'got {value!r}')
-        return value
+        return check_positive_ints(
+            name, value, n, f', one per level (layer1..layer{n}) of DRN-{arch}, e.g. '
+            f'{tuple(default)}')
 
     def _make_stem(self, in_channels, channels):
         if self.arch == 'D':

@@ -1,11 +1,11 @@
 """The Yu-Koltun context module as an mmseg decode head."""
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 from mmengine.model import normal_init
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
+from ..common import check_positive_ints, checkpoint_if
 
 MODULE_TYPES = ('basic', 'large')
 PADDINGS = ('same', 'valid')
@@ -140,10 +140,7 @@ class ContextHead(BaseDecodeHead):
         if padding not in PADDINGS:
             raise ValueError(f'padding must be one of {PADDINGS}, '
                              f'got {padding!r}')
-        if not (isinstance(dilations, (list, tuple)) and len(dilations) > 0
-                and all(isinstance(d, int) and d > 0 for d in dilations)):
-            raise ValueError('dilations must be a non-empty list/tuple of '
-                             f'positive ints, got {dilations!r}')
+        dilations = check_positive_ints('dilations', dilations)
         if pad_input and padding != 'valid':
             raise ValueError("pad_input=True needs padding='valid' ('same' "
                              'padding already keeps the size)')
@@ -278,9 +275,7 @@ class ContextHead(BaseDecodeHead):
 
     def _context_cascade(self, x):
         self._check_input_size(x)
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self.context_convs, x, use_reentrant=False)
-        return self.context_convs(x)
+        return checkpoint_if(self.with_cp, self.context_convs, x)
 
     def _forward_feature(self, inputs):
         """Forward function for feature maps before classifying each pixel with

@@ -1,11 +1,11 @@
 """DeepLabV3's ASPP as the paper has it, with mmseg's ASPPHead as a setting."""
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+from ..common import check_positive_ints, checkpoint_if
 
 # Rates of the three 3x3 branches per output stride (DeepLabV3, Sec. 3.3).
 RATES_BY_OUTPUT_STRIDE = {16: (6, 12, 18), 8: (12, 24, 36)}
@@ -80,10 +80,7 @@ class DilatedASPPHead(BaseDecodeHead):
                     'output_stride must be one of '
                     f'{tuple(RATES_BY_OUTPUT_STRIDE)}, got {output_stride!r}')
             dilations = (1, ) + RATES_BY_OUTPUT_STRIDE[output_stride]
-        if not (isinstance(dilations, (list, tuple)) and len(dilations) > 0
-                and all(isinstance(d, int) and d > 0 for d in dilations)):
-            raise ValueError('dilations must be a non-empty list/tuple of '
-                             f'positive ints, got {dilations!r}')
+        dilations = check_positive_ints('dilations', dilations)
         if not (isinstance(fusion_kernel_size, int) and fusion_kernel_size > 0
                 and fusion_kernel_size % 2 == 1):
             raise ValueError('fusion_kernel_size must be a positive odd int, '
@@ -171,11 +168,7 @@ class DilatedASPPHead(BaseDecodeHead):
                 H, W) which is feature map for last layer of decoder head.
         """
         x = self._transform_inputs(inputs)
-        if self.with_cp and x.requires_grad:
-            outs = cp.checkpoint(self._branches, x, use_reentrant=False)
-        else:
-            outs = self._branches(x)
-        return self.bottleneck(outs)
+        return self.bottleneck(checkpoint_if(self.with_cp, self._branches, x))
 
     def forward(self, inputs):
         """Forward function."""

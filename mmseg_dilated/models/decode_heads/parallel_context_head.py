@@ -1,10 +1,10 @@
 """Parallel multi-scale context block (the seed tutorials' variant)."""
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
+from ..common import check_positive_ints, checkpoint_if
 
 
 @MODELS.register_module()
@@ -34,10 +34,7 @@ class ParallelContextHead(BaseDecodeHead):
 
     def __init__(self, dilations=(1, 2, 4, 8), with_cp=False, **kwargs):
         super().__init__(**kwargs)
-        if not (isinstance(dilations, (list, tuple)) and len(dilations) > 0
-                and all(isinstance(d, int) and d > 0 for d in dilations)):
-            raise ValueError('dilations must be a non-empty list/tuple of '
-                             f'positive ints, got {dilations!r}')
+        dilations = check_positive_ints('dilations', dilations)
         self.dilations = tuple(dilations)
         self.with_cp = with_cp
         if self.in_channels != self.channels:
@@ -86,9 +83,7 @@ class ParallelContextHead(BaseDecodeHead):
         x = self._transform_inputs(inputs)
         if self.input_conv is not None:
             x = self.input_conv(x)
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._aggregate, x, use_reentrant=False)
-        return self._aggregate(x)
+        return checkpoint_if(self.with_cp, self._aggregate, x)
 
     def forward(self, inputs):
         """Forward function."""

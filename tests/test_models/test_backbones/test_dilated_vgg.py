@@ -8,7 +8,7 @@ from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from mmseg.registry import MODELS
 from mmseg_dilated.models.backbones import DilatedVGG
-from mmseg_dilated.models.backbones import dilated_vgg as vgg_module
+from mmseg_dilated.models import common
 
 CONVS = ['conv1_1', 'conv1_2', 'conv2_1', 'conv2_2', 'conv3_1', 'conv3_2', 'conv3_3', 'conv4_1',
          'conv4_2', 'conv4_3', 'conv5_1', 'conv5_2', 'conv5_3']
@@ -118,13 +118,13 @@ def test_with_cp_same_outputs_and_gradients(monkeypatch):
     ref.train()
     cp_model.train()  # dropout on: checkpointing must replay the same masks
     calls = []
-    real_checkpoint = vgg_module.cp.checkpoint
+    real_checkpoint = common.cp.checkpoint
 
     def counting_checkpoint(*args, **kwargs):
         calls.append(kwargs.get('use_reentrant'))
         return real_checkpoint(*args, **kwargs)
 
-    monkeypatch.setattr(vgg_module.cp, 'checkpoint', counting_checkpoint)
+    monkeypatch.setattr(common.cp, 'checkpoint', counting_checkpoint)
     x = torch.rand(1, 3, 33, 33)
     results = []
     for model in (ref, cp_model):
@@ -149,9 +149,13 @@ def test_with_cp_same_outputs_and_gradients(monkeypatch):
     calls.clear()
     with torch.no_grad():
         cp_model(x)
-    cp_model.eval()
-    cp_model(x)
+        cp_model.eval()
+        cp_model(x)
     assert not calls
+    # the package's one rule (models/common.py checkpoint_if): whenever autograd records, also in
+    # eval mode (gradients of an eval-mode model, as the receptive-field analysis takes them)
+    cp_model(x)[0].sum().backward()
+    assert len(calls) == 6
 
 
 def test_default_init_and_registry():

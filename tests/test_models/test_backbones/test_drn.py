@@ -9,6 +9,7 @@ from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from mmseg.registry import MODELS
 from mmseg_dilated.models.backbones import DRN
+from mmseg_dilated.models import common
 from mmseg_dilated.models.backbones import drn as drn_module
 
 # drn.md: parameters of the reference backbones, everything but ``fc``.
@@ -305,13 +306,13 @@ def test_with_cp_same_outputs_and_gradients(arch, depth, monkeypatch):
     cp_model.eval()  # deterministic BN; the recomputation would otherwise update stats twice
 
     calls = []
-    real_checkpoint = drn_module.cp.checkpoint
+    real_checkpoint = common.cp.checkpoint
 
     def counting_checkpoint(*args, **kwargs):
         calls.append(kwargs.get('use_reentrant'))
         return real_checkpoint(*args, **kwargs)
 
-    monkeypatch.setattr(drn_module.cp, 'checkpoint', counting_checkpoint)
+    monkeypatch.setattr(common.cp, 'checkpoint', counting_checkpoint)
     x = torch.rand(2, 3, 33, 33)
     results = []
     for model in (ref, cp_model):

@@ -1,5 +1,11 @@
-"""What both backbones share: their default initialisation and their train-mode rules."""
+"""Model utilities shared by the backbones and the heads: the backbones' default initialisation and
+train-mode rules, the one gradient-checkpointing rule, and the one check of per-layer int
+arguments (dilations, strides)."""
 import warnings
+from typing import Callable, Optional, Sequence
+
+import torch
+import torch.utils.checkpoint as cp
 
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
@@ -81,3 +87,34 @@ def freeze(modules):
         m.eval()
         for param in m.parameters():
             param.requires_grad = False
+
+
+def checkpoint_if(enabled: bool, fn: Callable, *args):
+    """``fn(*args)``, recomputed in backward (gradient checkpointing) when ``enabled`` and autograd
+    is recording; the one rule every ``with_cp`` of this package follows.
+
+    The test is whether autograd records at all, not whether the input requires grad: the
+    non-reentrant form keeps parameter gradients for an input that does not (the image entering a
+    stem, or the features a head gets from a frozen backbone), where ``x.requires_grad`` would
+    silently skip checkpointing. It also replays dropout masks from the saved RNG state and handles
+    in-place ops inside ``fn``.
+    """
+    if enabled and torch.is_grad_enabled():
+        return cp.checkpoint(fn, *args, use_reentrant=False)
+    return fn(*args)
+
+
+def check_positive_ints(name: str, values, length: Optional[int] = None, hint: str = '') -> tuple:
+    """``values`` as a tuple, after checking that it is a non-empty sequence of positive ints (of
+    ``length`` items when given).
+
+    Raises:
+        ValueError: Naming ``name``, the expected form, ``hint`` and what was given.
+    """
+    ok = (isinstance(values, Sequence) and not isinstance(values, str) and len(values) > 0
+          and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
+          and (length is None or len(values) == length))
+    if not ok:
+        count = f'{length} ' if length is not None else 'a non-empty list/tuple of '
+        raise ValueError(f'{name} must be {count}positive ints{hint}; got {values!r}')
+    return tuple(values)
