@@ -1,6 +1,6 @@
 """Convert the DRN authors' checkpoints to :class:`~mmseg_dilated.models.backbones.DRN` keys.
 
-Two source layouts are recognised (see ``docs`` / drn.md for the key layout):
+Two source layouts are recognised (the key names are those of the authors' ``drn.py``, fyu/drn):
 
 * ImageNet classification checkpoints (``drn_d_22-4bd2f8ea.pth`` ...) and, for DRN-A, torchvision
   ResNet checkpoints: a plain state dict of the reference module tree plus ``fc.*``.

@@ -170,7 +170,7 @@ def test_params_match_independent_count(tiny_run, bench, config_file):
     independent = sum(p.numel() for p in MODELS.build(cfg).parameters())
     assert reported[config_file] == independent
 
-    # DRN-D-22 (15,880,752 in the reference, drn.md) + the large context
+    # DRN-D-22 (15,880,752 in the authors' drn.py, fyu/drn) + the large context
     # module of Table 1 for C = 21: the 512 -> 21 classifier, 3x3 layers
     # 21-42-42-84-168-336-672-672 and the final 672 -> 21 1x1, with biases.
     widths = [21, 42, 42, 84, 168, 336, 672, 672]
@@ -187,7 +187,7 @@ def test_named_models_are_shipped_configs(bench):
 
 
 def test_drn_d_22_backbone_gmacs_at_512(bench):
-    """drn.md: 68.2 GMACs for the reference DRN-D-22, backbone only."""
+    """68.2 GMACs for the authors' DRN-D-22 (drn.py, fyu/drn) at 512x512, backbone only."""
     model, _ = bench.build_model('drn-d-22-context')
     net = bench.TensorForward(model, backbone_only=True)
     macs = bench.count_flops(net, torch.randn(1, 3, 512, 512))

@@ -1,5 +1,5 @@
 """drn2mmseg: authors'-layout checkpoints -> DRN backbone, checked against an independent
-functional forward pass written from drn.md and the authors' layer rules."""
+functional forward pass written from the authors' drn.py (fyu/drn) layer rules."""
 import math
 import pickle
 from collections import OrderedDict
@@ -18,7 +18,7 @@ from _helpers import run_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'model_converters' / 'drn2mmseg.py'
 
-# drn.md: block type and blocks per level
+# The authors' drn.py (fyu/drn): block type and blocks per level
 VARIANTS = {
     ('A', 18): ('basic', (2, 2, 2, 2)),
     ('C', 26): ('basic', (1, 1, 2, 2, 2, 2, 1, 1)),
@@ -30,7 +30,7 @@ BN_STATS = ('weight', 'bias', 'running_mean', 'running_var')
 
 
 def authors_state_dict(arch, block, blocks, base, seed=0, with_nbt=False, num_classes=1000):
-    """Random weights in the authors' key layout (drn.md), torchvision's for DRN-A."""
+    """Random weights in the authors' key layout (drn.py), torchvision's for DRN-A."""
     g = torch.Generator().manual_seed(seed)
     sd = OrderedDict()
 
@@ -102,7 +102,7 @@ def authors_state_dict(arch, block, blocks, base, seed=0, with_nbt=False, num_cl
 def reference_forward(sd, arch, blocks, x, dilation_mode='reference'):
     """Independent forward pass of the reference DRN, straight from the authors'-layout dict.
 
-    Rules (drn.md + the authors' drn.py): levels strided (1, 2, 2, 2, 1, 1, 1, 1) with dilations
+    Rules (the authors' drn.py, fyu/drn): levels strided (1, 2, 2, 2, 1, 1, 1, 1) with dilations
     (1, 1, 1, 1, 2, 4, 2, 1) for C/D; DRN-A: 7x7/2 stem, 3x3/2 max pool, strides (1, 2, 1, 1),
     dilations (1, 1, 2, 4). The first block of a dilated residual level uses (d, d) for C/D and
     (1, 1) for A in the released code; 'half' uses (d/2, d). Eval-mode BN, eps 1e-5.

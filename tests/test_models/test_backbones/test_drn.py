@@ -12,7 +12,7 @@ from mmseg_dilated.models.backbones import DRN
 from mmseg_dilated.models import common
 from mmseg_dilated.models.backbones import drn as drn_module
 
-# drn.md: parameters of the reference backbones, everything but ``fc``.
+# Parameters of the authors' drn.py (fyu/drn) backbones, everything but ``fc``.
 REFERENCE_PARAMS = {
     ('A', 18): 11_176_512,
     ('A', 34): 21_284_672,
@@ -122,7 +122,8 @@ def test_structure_drn_d22():
 
 
 def test_half_dilation_mode():
-    """drn.md / the paper: first block of layer5/6 uses (d/2, d)."""
+    """As the DRN paper (Yu, Koltun & Funkhouser, CVPR 2017) describes it: the first block of
+    layer5/6 uses (d/2, d)."""
     m = meta_drn(arch='D', depth=22, dilation_mode='half')
     assert (m.layer5[0].conv1.dilation, m.layer5[0].conv2.dilation) == ((1, 1), (2, 2))
     assert (m.layer6[0].conv1.dilation, m.layer6[0].conv2.dilation) == ((2, 2), (4, 4))
@@ -360,7 +361,7 @@ def test_registry_and_pretrained_alias(tmp_path):
 @pytest.mark.parametrize('arch,depth,gmacs', [('D', 22, 68.2), ('D', 38, 110.5), ('C', 26, 88.8),
                                               ('D', 105, 226.9)])
 def test_cost_matches_reference_measurement(arch, depth, gmacs):
-    """drn.md's GMACs (512x512, reference backbone). Counted here on the meta device: conv and
+    """GMACs of the authors' drn.py backbones (fyu/drn) at 512x512. Counted here on the meta device: conv and
     norm MACs; the reference counter also counts the ReLUs / additions, hence up to 0.5% more."""
     counted = []
 
