@@ -45,9 +45,11 @@ def main(argv=None):
     from mmseg_dilated.utils.class_weights import class_weights_from_config
     from mmseg_dilated.utils.launch import load_config
 
+    from mmseg_dilated.utils.launch import check_dataset_paths
     try:
         cfg = load_config(args.config, args.cfg_options)
-    except FileNotFoundError as err:
+        check_dataset_paths(cfg, ('train_dataloader', ))
+    except FileNotFoundError as err:  # DatasetNotPreparedError is one
         sys.exit(f'error: {err}')
     class_weights_from_config(
         cfg, out=args.out, progress=not args.no_progress)

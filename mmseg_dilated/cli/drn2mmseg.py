@@ -13,6 +13,7 @@ Example::
         pretrain/drn_d_22_mmseg.pth --arch D --depth 22
 """
 import argparse
+import os
 import sys
 
 from mmseg_dilated.utils.convert_drn import DRNCheckpointError, convert_drn_checkpoint
@@ -34,6 +35,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if not os.path.isfile(args.src):
+        sys.exit(f'error: {args.src} does not exist.')
     try:
         info = convert_drn_checkpoint(args.src, args.dst, args.arch, args.depth, args.full_model)
     except DRNCheckpointError as e:

@@ -9,6 +9,7 @@ Example::
     mmseg-dilated vgg2mmseg.py vgg16-397923af.pth pretrain/vgg16_dilated.pth
 """
 import argparse
+import os
 import sys
 
 from mmseg_dilated.utils.convert_vgg import VGGCheckpointError, convert_vgg_checkpoint
@@ -28,6 +29,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if not os.path.isfile(args.src):
+        sys.exit(f'error: {args.src} does not exist.')
     try:
         info = convert_vgg_checkpoint(args.src, args.dst, not args.no_fc, args.full_model)
     except VGGCheckpointError as e:

@@ -103,6 +103,13 @@ def safe_load(file, map_location=None):
     """
     name = file if isinstance(file, (str, os.PathLike)) else getattr(
         file, 'name', '<stream>')
+    if isinstance(file, (str, os.PathLike)):
+        with open(file, 'rb') as f:
+            head = f.read(4)
+        # torch.save writes a zip archive (torch >= 1.6) or a pickle (protocol 2+: b'\x80')
+        if not (head.startswith(b'PK\x03\x04') or head.startswith(b'\x80')):
+            raise _corrupt(name, ValueError(
+                'neither a zip archive nor a pickle' if head else 'the file is empty'))
     with torch.serialization.safe_globals(_SAFE_GLOBALS):
         try:
             return torch.load(file, map_location=map_location, weights_only=True)

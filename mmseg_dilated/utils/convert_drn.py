@@ -25,6 +25,7 @@ num_classes=K)`` on the last level (use as ``load_from``, or with ``init_cfg=dic
 checkpoint=DST, prefix='backbone.')`` on the backbone). ``up.weight`` is dropped: mmseg upsamples the
 logits with bilinear interpolation instead of the fixed transposed conv.
 """
+import os
 import re
 from collections import OrderedDict
 from typing import Dict, Optional, Tuple
@@ -281,5 +282,6 @@ def convert_drn_checkpoint(src: str,
         depth=info['depth'],
         source=info['source'],
         full_model=bool(full_model))
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=state_dict, meta=meta), dst)
     return info

@@ -14,6 +14,7 @@ mean (``BN(Wx + b)`` with mean ``m`` equals ``BN(Wx)`` with mean ``m - b``), whi
 Output: ``{'state_dict': ..., 'meta': {...}}`` with prefix-less backbone keys, or ``backbone.*`` keys
 with ``full_model=True``.
 """
+import os
 from collections import OrderedDict
 from typing import Dict, Tuple
 
@@ -123,5 +124,6 @@ def convert_vgg_checkpoint(src: str,
     """Convert the file ``src`` and save ``{'state_dict', 'meta'}`` to ``dst``."""
     state_dict, info = convert_vgg(load_state_dict_file(src), include_fc, full_model)
     meta = dict(converted_from=str(src), norm=info['norm'], fc_channels=info['fc_channels'])
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=state_dict, meta=meta), dst)
     return info

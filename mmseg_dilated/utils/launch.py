@@ -5,6 +5,7 @@ a machine without GPUs) into one clear message up front instead of a stack trace
 loader or mmengine's AMP wrapper.
 """
 import os.path as osp
+import re
 from typing import Iterator, List, Sequence
 
 import torch
@@ -31,6 +32,17 @@ _PREPARE_HINTS = {
     '$(python -c "import mmseg,os;print(os.path.dirname(mmseg.__file__))")/.mim/tools/'
     'dataset_converters/cityscapes.py data/cityscapes --nproc 8 (it writes the *_labelTrainIds.png '
     'maps). See the README, "Preparing datasets".',
+}
+
+
+# The DRN authors' published ImageNet checkpoints (fyu/drn, drn.py's model_urls); DRN-A starts
+# from torchvision's ResNets.
+_DRN_RELEASES = {
+    ('c', '26'): 'drn_c_26-ddedf421.pth', ('c', '42'): 'drn_c_42-9d336e8c.pth',
+    ('c', '58'): 'drn_c_58-0a53a92c.pth', ('d', '22'): 'drn_d_22-4bd2f8ea.pth',
+    ('d', '38'): 'drn_d_38-eebb45f0.pth', ('d', '54'): 'drn_d_54-0e0534ff.pth',
+    ('d', '105'): 'drn_d_105-12b40979.pth', ('a', '18'): 'resnet18-5c106cde.pth',
+    ('a', '34'): 'resnet34-333f7ec4.pth', ('a', '50'): 'resnet50-19c8e357.pth',
 }
 
 
@@ -136,8 +148,13 @@ def check_pretrained_paths(cfg: Config) -> None:
     lines = ['Weights named in the config are missing:']
     for where, path in missing:
         name = osp.basename(str(path)).lower()
-        if 'drn' in name:
-            hint = ('convert the DRN authors\' ImageNet checkpoint, e.g. python '
+        variant = re.search(r'drn[_-]?([acd])[_-]?(\d+)', name)
+        if variant:
+            source = _DRN_RELEASES.get(variant.group(1, 2), 'the DRN authors\' ImageNet checkpoint of '
+                                       f'DRN-{variant.group(1).upper()}-{variant.group(2)}')
+            hint = f'convert {source}: python tools/model_converters/drn2mmseg.py {source} {path}'
+        elif 'drn' in name:
+            hint = ('convert the DRN authors\' ImageNet checkpoint of the variant, e.g. python '
                     f'tools/model_converters/drn2mmseg.py drn_d_22-4bd2f8ea.pth {path}')
         elif 'vgg' in name:
             hint = ('convert torchvision\'s VGG-16, e.g. python tools/model_converters/vgg2mmseg.py '
