@@ -19,7 +19,11 @@
    the mass (dashed) drawn on it; the radius is printed (Chebyshev, i.e. half the side of a square,
    and Euclidean). Weights: ``init_weights`` (random init) unless ``--checkpoint`` is given.
 3. ``--dilation-grid [D ...]``: which input pixels one 3x3 kernel with dilation D samples, and the
-   compounding grid of the stack of them (default 1 2 4), as ``DIR/dilation_grid.png``.
+   compounding grid of the stack of them (default 1 2 4), as ``DIR/dilation_grid.png``, with the
+   gridding verdict and HDC's conditions (``mmseg_dilated/utils/gridding.py``).
+
+With a CONFIG it also lists the model's dilated stacks, read from the built modules (backbone levels,
+the context module), each with its gridding verdict.
 
 The logic is in ``mmseg_dilated/utils/receptive_field.py``.
 """
@@ -94,6 +98,14 @@ def _analyse_model(args, rf):
             verdict = 'agrees' if ours == tuple(paper) else f'DISAGREES with the last rows {ours}'
             print(f'{type(head_module).__name__}.receptive_fields = {tuple(paper)}: {verdict}')
         print()
+    from mmseg_dilated.utils.gridding import gridding_report, model_dilated_stacks
+    stacks = model_dilated_stacks(model)
+    if stacks:
+        print('Dilated stacks, each alone (the convolutions before a stack fill some of its holes in '
+              'the whole network):')
+        for name, layers in stacks:
+            print(f'  {name}: {gridding_report(layers).describe()}')
+        print()
     if args.head_only or args.no_erf:
         return
 
@@ -147,6 +159,8 @@ def main(argv=None):
         print(f'Stack of 3x3 convs with dilations {tuple(dilations)}: RF '
               f'{tuple(g.shape[0] for g in stack)}, never-sampled pixels inside the RF '
               f'{tuple(holes)}')
+        from mmseg_dilated.utils.gridding import gridding_report
+        print('  ' + gridding_report([(3, d) for d in dilations]).describe())
         print(f'  saved {path}')
 
 
