@@ -17,6 +17,12 @@ def run_tool(args, cwd, env=None, timeout=900):
                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
 
 
+def assert_ok(proc, what):
+    """A finished command (``run_tool``'s result) succeeded; its output otherwise. Returns it."""
+    assert proc.returncode == 0, f'{what} failed ({proc.returncode}):\n{proc.stdout[-6000:]}'
+    return proc.stdout
+
+
 def run_script(monkeypatch, script, *args):
     """Run a command-line script in this process (so monkeypatches reach it), as ``script args``."""
     import runpy

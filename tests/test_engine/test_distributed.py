@@ -10,16 +10,12 @@ import torch
 
 from mmseg_dilated.utils.checkpoint import safe_load
 
-from _helpers import REPO, run_tool
+from _helpers import REPO, assert_ok, run_tool
 
 DIST_TRAIN = osp.join(REPO, 'tools', 'dist_train.sh')
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 DATA = osp.join(REPO, 'tests', 'data')
 
-
-def _ok(proc, what):
-    assert proc.returncode == 0, f'{what} failed ({proc.returncode}):\n{proc.stdout[-6000:]}'
-    return proc.stdout
 
 
 def _env(port, **extra):
@@ -27,7 +23,7 @@ def _env(port, **extra):
 
 
 def test_syncbn_config_trains_on_two_cpu_processes(tmp_path):
-    out = _ok(run_tool(['bash', DIST_TRAIN, osp.join(DATA, 'context_tiny_syncbn.py'), '2',
+    out = assert_ok(run_tool(['bash', DIST_TRAIN, osp.join(DATA, 'context_tiny_syncbn.py'), '2',
                         '--work-dir', 'work', '--cfg-options', 'train_cfg.max_iters=2',
                         'train_cfg.val_interval=2'], tmp_path, env=_env(29531)),
               'dist_train.sh on a SyncBN config')
@@ -38,7 +34,7 @@ def test_syncbn_config_trains_on_two_cpu_processes(tmp_path):
 
 def test_two_processes_of_four_equal_one_process_of_eight(tmp_path):
     config = osp.join(DATA, 'ddp_equivalence.py')
-    _ok(run_tool([sys.executable, TRAIN, config, '--work-dir', 'single'], tmp_path,
+    assert_ok(run_tool([sys.executable, TRAIN, config, '--work-dir', 'single'], tmp_path,
                  env=dict(OMP_NUM_THREADS='2')), 'one process, batch 8')
     # two "nodes" of one process each, rendezvousing on 127.0.0.1
     nodes = [

@@ -16,7 +16,7 @@ import torch
 
 from mmseg_dilated.utils.checkpoint import find_resumable_checkpoint, safe_load
 
-from _helpers import REPO, run_tool
+from _helpers import REPO, assert_ok, run_tool
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 DATA = osp.join(REPO, 'tests', 'data')
@@ -27,10 +27,6 @@ def _train(cwd, config, work_dir, *extra):
     return run_tool([sys.executable, TRAIN, config, '--work-dir', work_dir, *extra], cwd,
                     env=dict(PYTHONPATH=DATA, OMP_NUM_THREADS='1'))
 
-
-def _ok(proc, what):
-    assert proc.returncode == 0, f'{what} failed ({proc.returncode}):\n{proc.stdout[-6000:]}'
-    return proc.stdout
 
 
 def _losses(work_dir):
@@ -61,7 +57,7 @@ def _assert_same_checkpoint(path_a, path_b):
 def runs(tmp_path_factory):
     """The uninterrupted run (work_ref) in a folder of its own, data generated once."""
     cwd = tmp_path_factory.mktemp('resume')
-    _ok(_train(cwd, CONFIG, 'work_ref'), 'the uninterrupted run')
+    assert_ok(_train(cwd, CONFIG, 'work_ref'), 'the uninterrupted run')
     return cwd
 
 
@@ -78,7 +74,7 @@ def test_resume_after_sigkill_is_bit_exact(runs):
     work = runs / 'work_kill'
     assert (work / 'last_checkpoint').read_text().endswith('iter_20.pth')
     assert not (work / 'iter_30.pth').exists()
-    _ok(_train(runs, CONFIG, 'work_kill', '--resume'), 'resuming')
+    assert_ok(_train(runs, CONFIG, 'work_kill', '--resume'), 'resuming')
     _assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', work / 'iter_30.pth')
     reference, resumed = _losses(runs / 'work_ref'), _losses(work)
     assert sorted(reference) == list(range(1, 31))
@@ -93,7 +89,7 @@ def test_kill_inside_a_save_leaves_the_previous_checkpoint(runs):
     assert not (work / 'iter_20.pth').exists()
     assert [n for n in os.listdir(work) if n.startswith('.iter_20.pth.')]
     assert (work / 'last_checkpoint').read_text().endswith('iter_10.pth')
-    out = _ok(_train(runs, CONFIG, 'work_save', '--resume'), 'resuming')
+    out = assert_ok(_train(runs, CONFIG, 'work_save', '--resume'), 'resuming')
     assert 'resumed epoch: 0, iter: 10' in out
     _assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', work / 'iter_30.pth')
 
@@ -133,7 +129,7 @@ def test_newest_readable_checkpoint_is_found(runs, tmp_path, breakage, problem):
 
 def test_resume_falls_back_and_says_why(runs, tmp_path):
     work = _broken_work_dir(runs, tmp_path, _truncate)
-    out = _ok(_train(tmp_path, CONFIG, str(work), '--resume', '--cfg-options',
+    out = assert_ok(_train(tmp_path, CONFIG, str(work), '--resume', '--cfg-options',
                      'train_cfg.max_iters=21'), 'resuming past a truncated checkpoint')
     assert f'--resume: resuming from {work / "iter_20.pth"}' in out
     assert f'{work / "iter_30.pth"}: Checkpoint' in out

@@ -16,7 +16,7 @@ import zipfile
 
 import pytest
 
-from _helpers import REPO, run_tool
+from _helpers import REPO, assert_ok, run_tool
 
 USER_TINY_CONFIG = '''# a user's own config: the shipped quick-start config, shrunk to a few iterations
 _base_ = ['mmseg_dilated::context_toy.py']
@@ -46,10 +46,6 @@ def _shipped_configs():
         for f in files if f.endswith('.py'))
 
 
-def _ok(proc, what):
-    assert proc.returncode == 0, f'{what} failed ({proc.returncode}):\n{proc.stdout[-6000:]}'
-    return proc.stdout
-
 
 @pytest.fixture(scope='module')
 def wheel(tmp_path_factory, python):
@@ -58,7 +54,7 @@ def wheel(tmp_path_factory, python):
     src = root / 'src'
     shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
         '.git', '.venv', 'work_dirs', 'data', 'build', 'dist', '*.egg-info', '__pycache__', '.mim'))
-    _ok(run_tool([python, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q',
+    assert_ok(run_tool([python, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q',
                   '-w', str(root / 'dist'), str(src)], root), 'pip wheel')
     wheels = list((root / 'dist').glob('mmseg_dilated-*.whl'))
     assert len(wheels) == 1, wheels
@@ -70,9 +66,9 @@ def venv(wheel, tmp_path_factory, python):
     """A new venv holding the wheel; returns (bin dir, user folder outside the repository, env)."""
     root = tmp_path_factory.mktemp('venv')
     env_dir = root / 'venv'
-    _ok(run_tool([sys.executable, '-m', 'venv', '--without-pip', str(env_dir)], root), 'venv')
+    assert_ok(run_tool([sys.executable, '-m', 'venv', '--without-pip', str(env_dir)], root), 'venv')
     vpy = env_dir / 'bin' / 'python'
-    _ok(run_tool([python, '-m', 'pip', '--python', str(vpy), 'install', '--no-deps', '-q',
+    assert_ok(run_tool([python, '-m', 'pip', '--python', str(vpy), 'install', '--no-deps', '-q',
                   str(wheel)], root), 'installing the wheel')
     site = run_tool([str(vpy), '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
                     root).stdout.strip()
@@ -106,10 +102,10 @@ def test_wheel_ships_configs_and_console_script(wheel):
 
 def test_installed_package_is_the_wheels(venv):
     bindir, user, env = venv
-    out = _ok(_run([bindir / 'python', '-c', 'import mmseg_dilated; print(mmseg_dilated.__file__)'],
+    out = assert_ok(_run([bindir / 'python', '-c', 'import mmseg_dilated; print(mmseg_dilated.__file__)'],
                    user, env), 'import')
     assert out.strip().startswith(str(bindir.parent)), out
-    out = _ok(_run([bindir / 'mmseg-dilated', 'configs'], user, env), 'mmseg-dilated configs')
+    out = assert_ok(_run([bindir / 'mmseg-dilated', 'configs'], user, env), 'mmseg-dilated configs')
     leaves = [c for c in _shipped_configs() if not c.startswith('_base_')]
     assert f'{len(leaves)} configs under {bindir.parent}' in out
     assert 'context_toy.py' in out.split()
@@ -120,15 +116,15 @@ def test_installed_package_is_the_wheels(venv):
 def test_train_and_test_a_user_config_inheriting_ours(venv):
     bindir, user, env = venv
     (user / 'my_tiny.py').write_text(USER_TINY_CONFIG)
-    out = _ok(_run([bindir / 'mmseg-dilated', 'train', 'my_tiny.py', '--work-dir', 'work'],
+    out = assert_ok(_run([bindir / 'mmseg-dilated', 'train', 'my_tiny.py', '--work-dir', 'work'],
                    user, env), 'mmseg-dilated train')
     assert re.search(r'Iter\(val\) \[3/3\].*mIoU: [0-9.]+', out), out[-3000:]
     assert (user / 'work' / 'iter_4.pth').is_file()
-    out = _ok(_run([bindir / 'mmseg-dilated', 'test', 'my_tiny.py', 'work/iter_4.pth',
+    out = assert_ok(_run([bindir / 'mmseg-dilated', 'test', 'my_tiny.py', 'work/iter_4.pth',
                     '--work-dir', 'eval'], user, env), 'mmseg-dilated test')
     assert re.search(r'Iter\(test\) \[3/3\].*mIoU: [0-9.]+', out), out[-3000:]
     # the same through python -m, on the shipped config named by scope (its dataset is generated)
-    out = _ok(_run([bindir / 'python', '-m', 'mmseg_dilated', 'train',
+    out = assert_ok(_run([bindir / 'python', '-m', 'mmseg_dilated', 'train',
                     'mmseg_dilated::context_toy.py', '--work-dir', 'work_scope', '--cfg-options',
                     'train_cfg.max_iters=1', 'train_cfg.val_interval=10'], user, env),
               'python -m mmseg_dilated train mmseg_dilated::context_toy.py')
@@ -145,7 +141,7 @@ def test_user_config_inherits_a_cityscapes_config_by_scope(venv):
             'print(type(m.backbone).__name__, m.backbone.arch, m.backbone.depth, '
             'type(m.decode_head).__name__, m.decode_head.num_classes, cfg.train_dataloader.'
             'dataset.type, cfg.default_scope)')
-    out = _ok(_run([bindir / 'python', '-c', code], user, env), 'building the user config')
+    out = assert_ok(_run([bindir / 'python', '-c', code], user, env), 'building the user config')
     assert out.strip().splitlines()[-1] == 'DRN D 38 DilatedASPPHead 5 CityscapesDataset mmseg'
 
 
@@ -153,9 +149,9 @@ def test_mmsegs_own_train_tool_takes_the_scope_with_our_package_imported_first(v
     bindir, user, env = venv
     (user / 'my_tiny.py').write_text(USER_TINY_CONFIG)
     (user / 'my_cityscapes.py').write_text(USER_CITYSCAPES_CONFIG)
-    mmseg_train = _ok(_run([bindir / 'python', '-c', 'from mmseg_dilated.utils import mmseg_tool; '
+    mmseg_train = assert_ok(_run([bindir / 'python', '-c', 'from mmseg_dilated.utils import mmseg_tool; '
                             'print(mmseg_tool("train.py"))'], user, env), 'mmseg_tool').strip()
-    out = _ok(_run([bindir / 'python', '-c', MMSEG_TRAIN_WITH_SCOPE, mmseg_train, 'my_tiny.py',
+    out = assert_ok(_run([bindir / 'python', '-c', MMSEG_TRAIN_WITH_SCOPE, mmseg_train, 'my_tiny.py',
                     '--work-dir', 'work_mmseg', '--cfg-options', 'train_cfg.max_iters=2',
                     'train_cfg.val_interval=2'], user, env), "mmseg's tools/train.py")
     assert re.search(r'Iter\(val\) \[3/3\].*mIoU: [0-9.]+', out), out[-3000:]

@@ -9,14 +9,11 @@ import torch
 
 from mmseg_dilated.utils import mmseg_tool
 
-from _helpers import REPO, TINY_CONFIG, run_tool
+from _helpers import REPO, TINY_CONFIG, assert_ok, run_tool
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 TEST = osp.join(REPO, 'tools', 'test.py')
 
-
-def _assert_ok(proc, what):
-    assert proc.returncode == 0, f'{what} failed ({proc.returncode}):\n{proc.stdout[-6000:]}'
 
 
 @pytest.fixture(scope='module')
@@ -24,7 +21,7 @@ def trained(tmp_path_factory, python):
     """Four iterations of the tiny config with our tools/train.py; checkpoints at 2 and 4."""
     cwd = tmp_path_factory.mktemp('e2e')
     proc = run_tool([python, TRAIN, TINY_CONFIG, '--work-dir', 'work'], cwd)
-    _assert_ok(proc, 'tools/train.py')
+    assert_ok(proc, 'tools/train.py')
     return cwd, proc.stdout
 
 
@@ -43,7 +40,7 @@ def test_checkpoint_evaluates_with_mmsegs_own_test_tool(trained, python):
     cwd, _ = trained
     proc = run_tool([python, mmseg_tool('test.py'), TINY_CONFIG, 'work/iter_4.pth',
                      '--work-dir', 'eval'], cwd)
-    _assert_ok(proc, "mmseg's tools/test.py")
+    assert_ok(proc, "mmseg's tools/test.py")
     assert 'Load checkpoint from work/iter_4.pth' in proc.stdout
     assert re.search(r'Iter\(test\) \[3/3\].*mIoU: [0-9.]+', proc.stdout)
 
@@ -52,7 +49,7 @@ def test_checkpoint_evaluates_with_our_test_tool_and_tta(trained, python):
     cwd, _ = trained
     proc = run_tool([python, TEST, TINY_CONFIG, 'work/iter_4.pth', '--work-dir', 'eval_tta',
                      '--tta'], cwd)
-    _assert_ok(proc, 'tools/test.py --tta')
+    assert_ok(proc, 'tools/test.py --tta')
     assert re.search(r'Iter\(test\) \[3/3\].*mIoU: [0-9.]+', proc.stdout)
 
 
@@ -60,7 +57,7 @@ def test_resume_continues_from_saved_iteration(trained, python):
     cwd, _ = trained
     proc = run_tool([python, TRAIN, TINY_CONFIG, '--work-dir', 'work', '--resume',
                      '--cfg-options', 'train_cfg.max_iters=6', 'train_cfg.val_interval=6'], cwd)
-    _assert_ok(proc, 'tools/train.py --resume')
+    assert_ok(proc, 'tools/train.py --resume')
     out = proc.stdout
     assert 'resumed epoch: 0, iter: 4' in out, out[-3000:]
     assert re.search(r'Iter\(train\) \[5/6\]', out)
@@ -74,7 +71,7 @@ def test_load_from_and_pretrained_init(trained, python):
     proc = run_tool([python, TRAIN, TINY_CONFIG, '--work-dir', 'work_load_from', '--cfg-options',
                      f'load_from={ckpt}', 'train_cfg.max_iters=1', 'train_cfg.val_interval=10'],
                     cwd)
-    _assert_ok(proc, 'load_from')
+    assert_ok(proc, 'load_from')
     assert f'Load checkpoint from {ckpt}' in proc.stdout
 
     from mmengine.runner import load_checkpoint
@@ -115,7 +112,7 @@ def test_dist_train_two_processes_on_cpu(tmp_path, python):
                      '--work-dir', 'work', '--cfg-options', 'train_cfg.max_iters=2',
                      'train_cfg.val_interval=2'], tmp_path,
                     env=dict(PYTHON=python, PORT='29517', OMP_NUM_THREADS='1'))
-    _assert_ok(proc, 'tools/dist_train.sh')
+    assert_ok(proc, 'tools/dist_train.sh')
     out = proc.stdout
     assert re.search(r'Distributed launcher: pytorch', out)
     assert re.search(r'GPU number: 2', out)  # mmengine's name for the world size
@@ -124,7 +121,7 @@ def test_dist_train_two_processes_on_cpu(tmp_path, python):
     assert ckpt.is_file()
     proc = run_tool([python, mmseg_tool('test.py'), TINY_CONFIG, str(ckpt), '--work-dir',
                      'eval'], tmp_path)
-    _assert_ok(proc, 'evaluating the distributed checkpoint')
+    assert_ok(proc, 'evaluating the distributed checkpoint')
     assert re.search(r'mIoU: [0-9.]+', proc.stdout)
 
 
@@ -132,7 +129,7 @@ def test_show_dir_writes_overlays(trained, python):
     cwd, _ = trained
     proc = run_tool([python, TEST, TINY_CONFIG, 'work/iter_4.pth', '--work-dir', 'eval_show',
                      '--show-dir', 'overlays'], cwd)
-    _assert_ok(proc, 'tools/test.py --show-dir')
+    assert_ok(proc, 'tools/test.py --show-dir')
     pngs = sorted((cwd / 'overlays').rglob('*.png'))
     assert len(pngs) == 3, pngs  # one per test image (the tiny config draws every iteration)
     from PIL import Image
@@ -145,7 +142,7 @@ def test_demo_writes_overlay_of_the_input_size(trained, python):
     img = cwd / 'data' / 'context_tiny' / 'JPEGImages' / 'val_00000.jpg'
     proc = run_tool([python, osp.join(REPO, 'tools', 'demo.py'), str(img), TINY_CONFIG,
                      'work/iter_4.pth', '--out', 'demo.png'], cwd)
-    _assert_ok(proc, 'tools/demo.py')
+    assert_ok(proc, 'tools/demo.py')
     overlay = Image.open(cwd / 'demo.png')
     assert overlay.size == Image.open(img).size
     assert overlay.mode == 'RGB'
@@ -161,7 +158,7 @@ def test_plot_curves_reads_the_work_dir(trained, python, tmp_path):
     shutil.copytree(first_run, tmp_path / 'work' / first_run.name)
     proc = run_tool([python, osp.join(REPO, 'tools', 'analysis', 'plot_curves.py'), 'work',
                      '--out', 'curves.png'], tmp_path)
-    _assert_ok(proc, 'plot_curves.py')
+    assert_ok(proc, 'plot_curves.py')
     # four training iterations logged every iteration, one validation at iteration 4
     assert '4 training points, 1 validation points' in proc.stdout
     assert (tmp_path / 'curves.png').stat().st_size > 0
@@ -172,6 +169,6 @@ def test_options_our_wrapper_does_not_parse_reach_mmsegs_tool(trained, python):
     cwd, _ = trained
     proc = run_tool([python, TEST, TINY_CONFIG, 'work/iter_4.pth', '--out', 'preds_ours',
                      '--wait-time', '0', '--work-dir', 'eval_out'], cwd)
-    _assert_ok(proc, 'tools/test.py --out')
+    assert_ok(proc, 'tools/test.py --out')
     assert sorted(p.name for p in (cwd / 'preds_ours').iterdir()) == [
         'val_00000.png', 'val_00001.png', 'val_00002.png']
