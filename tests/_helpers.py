@@ -17,6 +17,14 @@ def run_tool(args, cwd, env=None, timeout=900):
                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a process group's master)."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def assert_ok(proc, what):
     """A finished command (``run_tool``'s result) succeeded; its output otherwise. Returns it."""
     assert proc.returncode == 0, f'{what} failed ({proc.returncode}):\n{proc.stdout[-6000:]}'

@@ -10,7 +10,7 @@ import torch
 
 from mmseg_dilated.utils.checkpoint import safe_load
 
-from _helpers import REPO, assert_ok, run_tool
+from _helpers import REPO, assert_ok, free_port, run_tool
 
 DIST_TRAIN = osp.join(REPO, 'tools', 'dist_train.sh')
 TRAIN = osp.join(REPO, 'tools', 'train.py')
@@ -25,7 +25,7 @@ def _env(port, **extra):
 def test_syncbn_config_trains_on_two_cpu_processes(tmp_path):
     out = assert_ok(run_tool(['bash', DIST_TRAIN, osp.join(DATA, 'context_tiny_syncbn.py'), '2',
                         '--work-dir', 'work', '--cfg-options', 'train_cfg.max_iters=2',
-                        'train_cfg.val_interval=2'], tmp_path, env=_env(29531)),
+                        'train_cfg.val_interval=2'], tmp_path, env=_env(free_port())),
               'dist_train.sh on a SyncBN config')
     assert 'SyncBatchNorm needs GPUs: its layers are reverted to BatchNorm' in out
     assert 'GPU number: 2' in out  # mmengine's name for the world size
@@ -37,11 +37,12 @@ def test_two_processes_of_four_equal_one_process_of_eight(tmp_path):
     assert_ok(run_tool([sys.executable, TRAIN, config, '--work-dir', 'single'], tmp_path,
                  env=dict(OMP_NUM_THREADS='2')), 'one process, batch 8')
     # two "nodes" of one process each, rendezvousing on 127.0.0.1
+    port = free_port()
     nodes = [
         subprocess.Popen(['bash', DIST_TRAIN, config, '1', '--work-dir', 'dist', '--cfg-options',
                           'train_dataloader.batch_size=4'], cwd=str(tmp_path),
                          env=dict(os.environ, **_env(
-                             29537, NNODES='2', NODE_RANK=str(rank), MASTER_ADDR='127.0.0.1')),
+                             port, NNODES='2', NODE_RANK=str(rank), MASTER_ADDR='127.0.0.1')),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for rank in (0, 1)
     ]

@@ -9,7 +9,7 @@ import torch
 
 from mmseg_dilated.utils import mmseg_tool
 
-from _helpers import REPO, TINY_CONFIG, assert_ok, run_tool
+from _helpers import REPO, TINY_CONFIG, assert_ok, free_port, run_tool
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 TEST = osp.join(REPO, 'tools', 'test.py')
@@ -111,7 +111,7 @@ def test_dist_train_two_processes_on_cpu(tmp_path, python):
     proc = run_tool(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), TINY_CONFIG, '2',
                      '--work-dir', 'work', '--cfg-options', 'train_cfg.max_iters=2',
                      'train_cfg.val_interval=2'], tmp_path,
-                    env=dict(PYTHON=python, PORT='29517', OMP_NUM_THREADS='1'))
+                    env=dict(PYTHON=python, PORT=str(free_port()), OMP_NUM_THREADS='1'))
     assert_ok(proc, 'tools/dist_train.sh')
     out = proc.stdout
     assert re.search(r'Distributed launcher: pytorch', out)
