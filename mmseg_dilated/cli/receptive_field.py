@@ -22,8 +22,8 @@
    compounding grid of the stack of them (default 1 2 4), as ``DIR/dilation_grid.png``, with the
    gridding verdict and HDC's conditions (``mmseg_dilated/utils/gridding.py``).
 
-With a CONFIG it also lists the model's dilated stacks, read from the built modules (backbone levels,
-the context module), each with its gridding verdict.
+With a CONFIG it also lists the model's dilated stacks, read from the built modules (backbone
+levels, the context module), each with its gridding verdict.
 
 The logic is in ``mmseg_dilated/utils/receptive_field.py``.
 """
@@ -101,8 +101,8 @@ def _analyse_model(args, rf):
     from mmseg_dilated.utils.gridding import gridding_report, model_dilated_stacks
     stacks = model_dilated_stacks(model)
     if stacks:
-        print('Dilated stacks, each alone (the convolutions before a stack fill some of its holes in '
-              'the whole network):')
+        print('Dilated stacks, each alone (the convolutions before a stack fill some of its '
+              'holes in the whole network):')
         for name, layers in stacks:
             print(f'  {name}: {gridding_report(layers).describe()}')
         print()

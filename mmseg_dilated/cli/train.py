@@ -15,7 +15,8 @@ over it:
 * with ``--check-data``, reads every train and val sample first and stops on broken ones;
 * with ``--resume``, resumes from the newest *readable* checkpoint of the work dir, saying which
   newer ones it skipped and why;
-* refuses ``--amp`` on a machine without a GPU, with the reason (mmengine's AMP wrapper is CUDA-only);
+* refuses ``--amp`` on a machine without a GPU, with the reason (mmengine's AMP wrapper is
+  CUDA-only);
 * makes ``--launcher pytorch`` work without GPUs (gloo, a CPU DDP wrapper that reverts SyncBN).
 
 Everything else, the Runner included, is mmseg's and mmengine's.
@@ -38,7 +39,8 @@ def parse_args(argv=None):
                         help='enable automatic-mixed-precision training (needs a GPU)')
     parser.add_argument(
         '--check-data', action='store_true',
-        help='read every train and val sample first (mmseg-dilated check-dataset); stop on problems')
+        help='read every train and val sample first (mmseg-dilated check-dataset); stop on '
+        'problems')
     parser.add_argument(
         '--cfg-options', nargs='+', default=[],
         help='override settings in the config, as key=value pairs (mmengine DictAction syntax)')

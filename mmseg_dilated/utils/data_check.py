@@ -7,8 +7,9 @@ ignore index. Each finding names the file. The samples are read through the conf
 transforms (the ``Load*`` steps of its pipeline, built from mmseg's registry) on worker processes;
 the random augmentations are left out, so the check reads a split faster than the training loader.
 The size check is the one ``LoadAnnotations`` makes once ``mmseg_dilated`` is imported
-(:mod:`mmseg_dilated.datasets.sample_checks`). Images are also decoded in full with Pillow, because OpenCV decodes a truncated JPEG without an
-error (it only prints "Premature end of JPEG file").
+(:mod:`mmseg_dilated.datasets.sample_checks`). Images are also decoded in full with Pillow,
+because OpenCV decodes a truncated JPEG without an error (it only prints "Premature end of JPEG
+file").
 """
 import os.path as osp
 import time

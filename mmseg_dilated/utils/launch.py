@@ -13,8 +13,8 @@ from mmengine.config import Config, ConfigDict
 
 __all__ = [
     'DatasetNotPreparedError', 'iter_leaf_datasets', 'iter_loader_datasets', 'check_dataset_paths',
-    'check_pretrained_paths', 'check_amp_available', 'cpu_distributed_options', 'load_config', 'mmseg_tool', 'run_mmseg_tool',
-    'shutdown_distributed'
+    'check_pretrained_paths', 'check_amp_available', 'cpu_distributed_options', 'load_config',
+    'mmseg_tool', 'run_mmseg_tool', 'shutdown_distributed'
 ]
 
 _PREPARE_HINTS = {
