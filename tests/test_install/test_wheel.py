@@ -16,19 +16,14 @@ import zipfile
 
 import pytest
 
-from _helpers import REPO, assert_ok, run_tool
+from _helpers import REPO, TINY_CONFIG, assert_ok, run_tool
 
-USER_TINY_CONFIG = '''# a user's own config: the shipped quick-start config, shrunk to a few iterations
-_base_ = ['mmseg_dilated::context_toy.py']
-tiny = dict(data_root='data/tiny', num_train=8, num_val=3, image_size=64)
-train_dataloader = dict(batch_size=2, dataset=tiny)
-val_dataloader = dict(dataset=tiny)
-test_dataloader = val_dataloader
-model = dict(backbone=dict(base_channels=2), decode_head=dict(in_channels=8))
-train_cfg = dict(max_iters=4, val_interval=4)
-param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=8, by_epoch=False)]
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2, max_keep_ckpts=-1))
-'''
+# A user's own config: the tests' tiny version of the quick-start config, inheriting the shipped
+# one by package scope instead of by path.
+with open(TINY_CONFIG) as _f:
+    USER_TINY_CONFIG = _f.read().replace("_base_ = ['../../configs/context_toy.py']",
+                                         "_base_ = ['mmseg_dilated::context_toy.py']")
+assert 'mmseg_dilated::context_toy.py' in USER_TINY_CONFIG
 
 USER_CITYSCAPES_CONFIG = '''_base_ = ['mmseg_dilated::drn/aspp_drn-d-38_8xb2-80k_cityscapes-512x1024.py']
 model = dict(decode_head=dict(num_classes=5))
