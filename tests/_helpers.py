@@ -7,6 +7,8 @@ import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_CONFIG = osp.join(REPO, 'tests', 'data', 'context_tiny.py')
+# The quick start's config and its ablation, trained once per session by conftest's toy_runs.
+TOY_CONFIGS = ('context_toy.py', 'frontend_toy.py')
 
 
 def run_tool(args, cwd, env=None, timeout=900):

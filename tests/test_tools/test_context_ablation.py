@@ -7,19 +7,15 @@ side on 2 cores) through tools/train.py, and their last validation mIoU is read 
 scalar log. The expected figures are read from the README's ablation table, so the test fails if
 the README's numbers stop being what the configs give.
 """
-import os
 import os.path as osp
 import re
-import subprocess
 
 import pytest
 
 from mmseg_dilated.utils import mmseg_tool
 
-from _helpers import REPO, run_tool
+from _helpers import REPO, TOY_CONFIGS as CONFIGS, run_tool
 
-TRAIN = osp.join(REPO, 'tools', 'train.py')
-CONFIGS = ('context_toy.py', 'frontend_toy.py')
 # Spread allowed against the README's figures, which tools/train.py gives with its default two
 # threads: here each run has one, which changes the order of floating-point sums, and 2,000 steps
 # amplify that (measured: 97.77 / 93.50 with one thread, 97.56 / 93.64 with two).
@@ -44,39 +40,10 @@ def readme_ablation():
     return rows, float(m.group(1))
 
 
-def last_val_miou(work_dir):
-    """(mIoU, training step) of the last validation in a work dir, read with
-    tools/analysis/plot_curves.py's reader of mmengine's scalar log."""
-    from mmseg_dilated.cli import plot_curves
-    _, _, val_steps, mious = plot_curves.load_scalars(work_dir)
-    assert mious, f'no validation in {work_dir}'
-    return mious[-1], val_steps[-1]
-
-
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory, python):
-    """Both configs trained side by side (one thread each), in one folder, so on the same data."""
-    cwd = tmp_path_factory.mktemp('ablation')
-    # Generate the data once, before the two runs start.
-    subprocess.run([python, '-c', 'import mmseg_dilated.datasets.context_shapes as c; '
-                    'c.generate_context_shapes("data/context_shapes")'],
-                   cwd=cwd, check=True)
-    env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
-    procs = {}
-    for name in CONFIGS:
-        log = open(cwd / (name + '.log'), 'w')
-        procs[name] = (subprocess.Popen(
-            [python, TRAIN, osp.join(REPO, 'configs', name), '--work-dir', name[:-3]],
-            cwd=str(cwd), env=env, stdout=log, stderr=subprocess.STDOUT), log)
-    results = {'cwd': cwd}
-    for name, (proc, log) in procs.items():
-        code = proc.wait(timeout=1800)
-        log.close()
-        with open(cwd / (name + '.log')) as f:
-            out = f.read()
-        assert code == 0, f'training {name} failed:\n{out[-5000:]}'
-        results[name] = last_val_miou(str(cwd / name[:-3]))
-    return results
+def trained(toy_runs):
+    """context_toy.py and frontend_toy.py as shipped, trained once per test session (conftest.py)."""
+    return toy_runs
 
 
 def test_context_module_beats_the_same_front_end(trained):
