@@ -4,17 +4,20 @@
 # are wider than the front-end's field, so only the context module can carry each shape's class
 # (shown at its rim) to its interior: frontend_toy.py is the same model without it (the ablation).
 _base_ = [
-    './_base_/models/context-large_drn-d-22.py', './_base_/datasets/context_shapes.py',
-    './_base_/default_runtime.py', './_base_/schedules/schedule_20k.py'
+    './_base_/models/context-large_drn-d-22.py',
+    './_base_/datasets/context_shapes.py',
+    './_base_/default_runtime.py',
+    './_base_/schedules/schedule_20k.py',
 ]
 crop_size = (128, 128)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(norm_cfg=norm_cfg, base_channels=8, num_levels=3, out_indices=(2, )),
+    backbone=dict(norm_cfg=norm_cfg, base_channels=8, num_levels=3, out_indices=(2,)),
     # frontend_loss_weight: a loss on the class scores entering the module as well, standing in for
     # the paper's staged training (front-end first, then the module).
-    decode_head=dict(in_channels=32, num_classes=4, frontend_loss_weight=0.4))
+    decode_head=dict(in_channels=32, num_classes=4, frontend_loss_weight=0.4),
+)
 max_iters = 2000
 # The context module is identity-initialised and trained jointly with a front-end that starts from
 # scratch: at the front-end's rate (AdamW 2e-3) its ReLU units die before the class scores mean
@@ -28,7 +31,9 @@ optim_wrapper = dict(
         custom_keys={
             'decode_head.context_convs': dict(lr_mult=0.1, decay_mult=0.0),
             'decode_head.conv_seg': dict(lr_mult=0.1, decay_mult=0.0),
-        }))
+        }
+    ),
+)
 param_scheduler = [
     dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters, by_epoch=False)
 ]
@@ -37,6 +42,7 @@ default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(interval=500, max_keep_ckpts=2),
     # with --show-dir, draw every 10th validation image
-    visualization=dict(interval=10))
+    visualization=dict(interval=10),
+)
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)

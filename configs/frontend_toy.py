@@ -15,7 +15,10 @@ model = dict(
         dropout_ratio=0.1,
         num_classes=4,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+    )
+)
 # context_toy.py slows the context module's layers, conv_seg (its last 1x1 layer) included; here
-# conv_seg is the 1x1 classifier, which trains at the front-end's rate as context_toy's classifier does.
+# conv_seg is the 1x1 classifier, which trains at the front-end's rate as context_toy's classifier
+# does.
 optim_wrapper = dict(paramwise_cfg=dict(_delete_=True))

@@ -1,19 +1,12 @@
-# DRN-D-22 (output stride 8) + DeepLabV3's ASPP as the paper has it (DilatedASPPHead): a 1x1 branch,
-# 3x3 branches at rates (12, 24, 36) (taken from output_stride=8), image pooling, 1x1 fusion,
-# 256 channels, BN + ReLU everywhere. Leaves pick the DRN variant and its pretrained weights.
+# DRN-D-22 (output stride 8, from fcn_drn-d-22.py) + DeepLabV3's ASPP as the paper has it
+# (DilatedASPPHead): a 1x1 branch, 3x3 branches at rates (12, 24, 36) (taken from output_stride=8),
+# image pooling, 1x1 fusion, 256 channels, BN + ReLU everywhere. Leaves pick the DRN variant and
+# its pretrained weights.
+_base_ = './fcn_drn-d-22.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
 model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    backbone=dict(type='DRN', arch='D', depth=22, out_indices=(7, ), norm_cfg=norm_cfg),
     decode_head=dict(
+        _delete_=True,
         type='DilatedASPPHead',
         in_channels=512,
         in_index=0,
@@ -25,6 +18,6 @@ model = dict(
         num_classes=19,
         norm_cfg=norm_cfg,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+    )
+)

@@ -13,7 +13,8 @@ data_preprocessor = dict(
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
     pad_val=0,
-    seg_pad_val=255)
+    seg_pad_val=255,
+)
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
@@ -21,8 +22,9 @@ model = dict(
         type='DilatedVGG',
         fc_channels=4096,
         dropout_ratio=0.5,
-        out_indices=(5, ),
-        init_cfg=dict(type='Pretrained', checkpoint='pretrain/vgg16_dilated.pth')),
+        out_indices=(5,),
+        init_cfg=dict(type='Pretrained', checkpoint='pretrain/vgg16_dilated.pth'),
+    ),
     decode_head=dict(
         type='ContextHead',
         in_channels=4096,
@@ -34,8 +36,10 @@ model = dict(
         pad_input=True,
         noise_std=0.01,
         # fc7 already ends in dropout 0.5: no second dropout before the classifier.
-        dropout_ratio=0.,
+        dropout_ratio=0.0,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+    ),
     train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+    test_cfg=dict(mode='whole'),
+)

@@ -16,5 +16,7 @@ model = dict(
         noise_std=0.01,
         dropout_ratio=0.1,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    auxiliary_head=dict(num_classes=21))
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+    ),
+    auxiliary_head=dict(num_classes=21),
+)

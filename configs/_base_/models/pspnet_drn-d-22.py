@@ -1,28 +1,36 @@
-# DRN-D-22 (output stride 8) + mmseg's PSPHead (pyramid pooling 1, 2, 3, 6), as mmseg's
-# pspnet_r50-d8 but on the DRN's 512-channel last level and without an auxiliary head (DRN has no
-# 1024-channel stage 3 to hang one on). Leaves pick the DRN variant and its pretrained weights.
+# DRN-D-22 (output stride 8, from fcn_drn-d-22.py) + mmseg's PSPHead (pyramid pooling 1, 2, 3, 6) on
+# the 512-channel last level, and mmseg's PSPNet auxiliary head: an FCNHead (one 3x3 conv, loss
+# weight 0.4) on DRN level 5 (index 4: 256 channels at dilation 2), the level that plays ResNet-D8's
+# stage 3 (dilation 2), where mmseg's pspnet_r50-d8 hangs it. Leaves pick the DRN variant and its
+# pretrained weights; a Bottleneck variant (DRN-D-54/105) must set auxiliary_head.in_channels=1024.
+_base_ = './fcn_drn-d-22.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
 model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    backbone=dict(type='DRN', arch='D', depth=22, out_indices=(7, ), norm_cfg=norm_cfg),
+    backbone=dict(out_indices=(4, 7)),
     decode_head=dict(
+        _delete_=True,
         type='PSPHead',
         in_channels=512,
-        in_index=0,
+        in_index=1,
         channels=512,
         pool_scales=(1, 2, 3, 6),
         dropout_ratio=0.1,
         num_classes=19,
         norm_cfg=norm_cfg,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+    ),
+    auxiliary_head=dict(
+        type='FCNHead',
+        in_channels=256,
+        in_index=0,
+        channels=256,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.1,
+        num_classes=19,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4),
+    ),
+)
