@@ -15,6 +15,7 @@ two such sets), and states HDC's two design conditions beside it:
 The conditions are sufficient, not necessary, so a stack can be gridding-free and still break one
 (the report says both).
 """
+
 import math
 from dataclasses import dataclass
 from functools import reduce
@@ -40,6 +41,7 @@ class GriddingReport:
         common_factor: gcd of the dilations (HDC's first condition wants 1).
         m2: ``M_2`` of HDC's second condition (None for a single layer or mixed kernel sizes).
     """
+
     layers: Tuple[Tuple[int, int], ...]
     receptive_field: int
     sampled: Tuple[int, ...]
@@ -66,17 +68,23 @@ class GriddingReport:
         elif self.period > 1:
             truth = f'grids: holes every {self.period} px'
         else:
-            truth = (f'grids: {len(self.holes)} of {self.receptive_field} offsets never sampled '
-                     f'(largest gap {self.largest_gap} px)')
+            truth = (
+                f'grids: {len(self.holes)} of {self.receptive_field} offsets never sampled '
+                f'(largest gap {self.largest_gap} px)'
+            )
         conditions = []
         if self.common_factor > 1:
             conditions.append(f'rates share the factor {self.common_factor}')
         if self.m2 is not None and self.m2 > self.layers[0][0]:
             conditions.append(f'M_2 = {self.m2} > kernel {self.layers[0][0]}')
-        hdc = ('meets HDC\'s conditions' if not conditions else
-               'breaks HDC\'s conditions: ' + ', '.join(conditions))
-        return (f'dilations {dilations}: RF {self.receptive_field} px, {truth}; {hdc}'
-                + (f' (M_2 = {self.m2})' if not conditions and self.m2 is not None else ''))
+        hdc = (
+            "meets HDC's conditions"
+            if not conditions
+            else "breaks HDC's conditions: " + ', '.join(conditions)
+        )
+        return f'dilations {dilations}: RF {self.receptive_field} px, {truth}; {hdc}' + (
+            f' (M_2 = {self.m2})' if not conditions and self.m2 is not None else ''
+        )
 
 
 def hdc_m2(dilations: Sequence[int]) -> int:
@@ -113,16 +121,26 @@ def gridding_report(layers: Sequence[Tuple[int, int]]) -> GriddingReport:
     kernels = {k for k, _ in pairs}
     m2 = hdc_m2(dilations) if len(pairs) > 1 and len(kernels) == 1 else None
     return GriddingReport(
-        layers=tuple(pairs), receptive_field=2 * radius + 1, sampled=tuple(ordered),
+        layers=tuple(pairs),
+        receptive_field=2 * radius + 1,
+        sampled=tuple(ordered),
         holes=tuple(o for o in range(-radius, radius + 1) if o not in sampled),
-        largest_gap=max(gaps, default=1), period=reduce(math.gcd, gaps, 0) or 1,
-        common_factor=reduce(math.gcd, dilations), m2=m2)
+        largest_gap=max(gaps, default=1),
+        period=reduce(math.gcd, gaps, 0) or 1,
+        common_factor=reduce(math.gcd, dilations),
+        m2=m2,
+    )
 
 
 def _conv_layers(modules) -> list:
     import torch.nn as nn
-    return [(m.kernel_size[0], m.dilation[0]) for module in modules for m in module.modules()
-            if isinstance(m, nn.Conv2d) and m.kernel_size[0] > 1]
+
+    return [
+        (m.kernel_size[0], m.dilation[0])
+        for module in modules
+        for m in module.modules()
+        if isinstance(m, nn.Conv2d) and m.kernel_size[0] > 1
+    ]
 
 
 def model_dilated_stacks(model) -> list:
@@ -139,15 +157,18 @@ def model_dilated_stacks(model) -> list:
     if backbone is not None:
         levels = getattr(backbone, 'level_modules', None)  # DilatedVGG: levels by module name
         if levels:
-            named = [(f'level {i + 1} ({names[0]}..{names[-1]})',
-                      [getattr(backbone, n) for n in names]) for i, names in enumerate(levels)]
+            named = [
+                (f'level {i + 1} ({names[0]}..{names[-1]})', [getattr(backbone, n) for n in names])
+                for i, names in enumerate(levels)
+            ]
         else:
             named = [(name, [child]) for name, child in backbone.named_children()]
         for name, modules in named:
             layers = _conv_layers(modules)
             if any(d > 1 for _, d in layers):
-                stacks.append((f'backbone.{name}' if levels is None else f'backbone {name}',
-                               layers))
+                stacks.append(
+                    (f'backbone.{name}' if levels is None else f'backbone {name}', layers)
+                )
     context = getattr(getattr(model, 'decode_head', None), 'context_convs', None)
     if context is not None:
         stacks.append(('decode_head.context_convs', _conv_layers([context])))

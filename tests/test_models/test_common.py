@@ -1,11 +1,12 @@
 """The shared model rules (mmseg_dilated/models/common.py): one gradient-checkpointing rule and one
 check of per-layer int arguments, used by every backbone and head."""
+
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
 from mmseg.registry import MODELS
+
 from mmseg_dilated.models.common import check_positive_ints, checkpoint_if
 
 from _helpers import TINY_CONFIG
@@ -31,16 +32,25 @@ def test_checkpoint_if_recomputes_in_backward_only_when_recording():
     assert len(calls) == 2  # once each: nothing recomputed
 
 
-@pytest.mark.parametrize('head', [
-    dict(type='ContextHead', in_channels=8, module_type='large'),
-    dict(type='ParallelContextHead', in_channels=8, channels=8),
-    dict(type='DilatedASPPHead', in_channels=8, channels=8),
-])
+@pytest.mark.parametrize(
+    'head',
+    [
+        dict(type='ContextHead', in_channels=8, module_type='large'),
+        dict(type='ParallelContextHead', in_channels=8, channels=8),
+        dict(type='DilatedASPPHead', in_channels=8, channels=8),
+    ],
+)
 def test_a_head_on_a_frozen_backbone_still_checkpoints(head):
     """Features without grad (a frozen backbone's) used to skip checkpointing silently."""
     init_default_scope('mmseg')
-    cfg = dict(head, num_classes=4, in_index=0, align_corners=False, dropout_ratio=0.0,
-               loss_decode=dict(type='CrossEntropyLoss'))
+    cfg = dict(
+        head,
+        num_classes=4,
+        in_index=0,
+        align_corners=False,
+        dropout_ratio=0.0,
+        loss_decode=dict(type='CrossEntropyLoss'),
+    )
     torch.manual_seed(0)
     plain = MODELS.build(dict(cfg, with_cp=False))
     checkpointed = MODELS.build(dict(cfg, with_cp=True))
@@ -64,26 +74,34 @@ def test_check_positive_ints_accepts(values, length):
     assert check_positive_ints('dilations', values, length) == tuple(values)
 
 
-@pytest.mark.parametrize('values, length, expected', [
-    ((), None, 'dilations must be a non-empty list/tuple of positive ints; got ()'),
-    ((1, 0), None, 'dilations must be a non-empty list/tuple of positive ints; got (1, 0)'),
-    ((1, 2.0), None, 'positive ints; got (1, 2.0)'),
-    ((1, True), None, 'positive ints; got (1, True)'),
-    (2, None, 'positive ints; got 2'),
-    ('12', None, "positive ints; got '12'"),
-    ((1, 2), 3, 'dilations must be 3 positive ints (where); got (1, 2)'),
-])
+@pytest.mark.parametrize(
+    'values, length, expected',
+    [
+        ((), None, 'dilations must be a non-empty list/tuple of positive ints; got ()'),
+        ((1, 0), None, 'dilations must be a non-empty list/tuple of positive ints; got (1, 0)'),
+        ((1, 2.0), None, 'positive ints; got (1, 2.0)'),
+        ((1, True), None, 'positive ints; got (1, True)'),
+        (2, None, 'positive ints; got 2'),
+        ('12', None, "positive ints; got '12'"),
+        ((1, 2), 3, 'dilations must be 3 positive ints (where); got (1, 2)'),
+    ],
+)
 def test_check_positive_ints_names_the_problem(values, length, expected):
     with pytest.raises(ValueError) as err:
         check_positive_ints('dilations', values, length, ' (where)' if length else '')
     assert expected in str(err.value)
 
 
-@pytest.mark.parametrize('model, message', [
-    (dict(backbone=dict(dilations=(1, 1, 0))),
-     'dilations must be 8 positive ints, one per level (layer1..layer8) of DRN-D'),
-    (dict(decode_head=dict(dilations=(1, -2))), 'dilations must be a non-empty list/tuple'),
-])
+@pytest.mark.parametrize(
+    'model, message',
+    [
+        (
+            dict(backbone=dict(dilations=(1, 1, 0))),
+            'dilations must be 8 positive ints, one per level (layer1..layer8) of DRN-D',
+        ),
+        (dict(decode_head=dict(dilations=(1, -2))), 'dilations must be a non-empty list/tuple'),
+    ],
+)
 def test_every_model_uses_the_one_check(model, message):
     cfg = Config.fromfile(TINY_CONFIG)
     cfg.merge_from_dict(dict(model=model))

@@ -1,4 +1,5 @@
 """Our heads on mmseg's backbones and mmseg's heads on ours, as full EncoderDecoders."""
+
 import pytest
 import torch
 from mmengine.config import ConfigDict
@@ -13,36 +14,80 @@ register_all_modules()
 NUM_CLASSES = 5
 SIZE = 64
 
-PREPROCESSOR = dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
-                    std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_val=0, seg_pad_val=255)
+PREPROCESSOR = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255,
+)
 # A narrow DRN-D-22 (base_channels=8) keeps the test fast; its structure is the full one.
 DRN = dict(type='DRN', arch='D', depth=22, base_channels=8, out_indices=(5, 7))  # layer6, layer8
 DRN_CHANNELS = 256  # 512 * 8 / 16
 # mmseg's ResNetV1c-D8 as in its deeplabv3_r50-d8 base, at depth 18 for speed.
-RESNET_D8 = dict(type='ResNetV1c', depth=18, num_stages=4, out_indices=(0, 1, 2, 3),
-                 dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), contract_dilation=True,
-                 norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False, style='pytorch')
-HEAD_COMMON = dict(num_classes=NUM_CLASSES, align_corners=False,
-                   loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
+RESNET_D8 = dict(
+    type='ResNetV1c',
+    depth=18,
+    num_stages=4,
+    out_indices=(0, 1, 2, 3),
+    dilations=(1, 1, 2, 4),
+    strides=(1, 2, 1, 1),
+    contract_dilation=True,
+    norm_cfg=dict(type='BN', requires_grad=True),
+    norm_eval=False,
+    style='pytorch',
+)
+HEAD_COMMON = dict(
+    num_classes=NUM_CLASSES,
+    align_corners=False,
+    loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+)
 
 CASES = {
     # mmseg's heads on DRN
-    'drn+FCNHead': (DRN, dict(type='FCNHead', in_channels=DRN_CHANNELS, in_index=1, channels=32,
-                              num_convs=1)),
-    'drn+ASPPHead': (DRN, dict(type='ASPPHead', in_channels=DRN_CHANNELS, in_index=1, channels=32,
-                               dilations=(1, 12, 24, 36))),
-    'drn+PSPHead': (DRN, dict(type='PSPHead', in_channels=DRN_CHANNELS, in_index=1, channels=32,
-                              pool_scales=(1, 2, 3, 6))),
+    'drn+FCNHead': (
+        DRN,
+        dict(type='FCNHead', in_channels=DRN_CHANNELS, in_index=1, channels=32, num_convs=1),
+    ),
+    'drn+ASPPHead': (
+        DRN,
+        dict(
+            type='ASPPHead',
+            in_channels=DRN_CHANNELS,
+            in_index=1,
+            channels=32,
+            dilations=(1, 12, 24, 36),
+        ),
+    ),
+    'drn+PSPHead': (
+        DRN,
+        dict(
+            type='PSPHead',
+            in_channels=DRN_CHANNELS,
+            in_index=1,
+            channels=32,
+            pool_scales=(1, 2, 3, 6),
+        ),
+    ),
     # ours on mmseg's ResNetV1c-D8
-    'resnet+ContextHead': (RESNET_D8, dict(type='ContextHead', in_channels=512, in_index=3,
-                                           module_type='large')),
-    'resnet+DilatedASPPHead': (RESNET_D8, dict(type='DilatedASPPHead', in_channels=512, in_index=3,
-                                               channels=32, output_stride=8)),
-    'resnet+ParallelContextHead': (RESNET_D8, dict(type='ParallelContextHead', in_channels=512,
-                                                   in_index=3, channels=32)),
+    'resnet+ContextHead': (
+        RESNET_D8,
+        dict(type='ContextHead', in_channels=512, in_index=3, module_type='large'),
+    ),
+    'resnet+DilatedASPPHead': (
+        RESNET_D8,
+        dict(type='DilatedASPPHead', in_channels=512, in_index=3, channels=32, output_stride=8),
+    ),
+    'resnet+ParallelContextHead': (
+        RESNET_D8,
+        dict(type='ParallelContextHead', in_channels=512, in_index=3, channels=32),
+    ),
     # ours on ours, with an auxiliary mmseg FCNHead on an earlier DRN level
-    'drn+ContextHead+aux': (DRN, dict(type='ContextHead', in_channels=DRN_CHANNELS, in_index=1,
-                                      module_type='basic')),
+    'drn+ContextHead+aux': (
+        DRN,
+        dict(type='ContextHead', in_channels=DRN_CHANNELS, in_index=1, module_type='basic'),
+    ),
 }
 
 
@@ -51,8 +96,7 @@ def _samples(n):
     for _ in range(n):
         s = SegDataSample()
         s.gt_sem_seg = PixelData(data=torch.randint(0, NUM_CLASSES, (1, SIZE, SIZE)))
-        s.set_metainfo(dict(img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE),
-                            pad_shape=(SIZE, SIZE)))
+        s.set_metainfo(dict(img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE)))
         samples.append(s)
     return samples
 
@@ -60,12 +104,23 @@ def _samples(n):
 @pytest.mark.parametrize('name', list(CASES))
 def test_encoder_decoder_trains_and_predicts(name):
     backbone, head = CASES[name]
-    cfg = dict(type='EncoderDecoder', data_preprocessor=PREPROCESSOR, backbone=backbone,
-               decode_head=dict(head, **HEAD_COMMON), train_cfg=dict(),
-               test_cfg=ConfigDict(mode='whole'))
+    cfg = dict(
+        type='EncoderDecoder',
+        data_preprocessor=PREPROCESSOR,
+        backbone=backbone,
+        decode_head=dict(head, **HEAD_COMMON),
+        train_cfg=dict(),
+        test_cfg=ConfigDict(mode='whole'),
+    )
     if name.endswith('+aux'):
-        cfg['auxiliary_head'] = dict(type='FCNHead', in_channels=DRN_CHANNELS, in_index=0,
-                                     channels=16, num_convs=1, **HEAD_COMMON)
+        cfg['auxiliary_head'] = dict(
+            type='FCNHead',
+            in_channels=DRN_CHANNELS,
+            in_index=0,
+            channels=16,
+            num_convs=1,
+            **HEAD_COMMON,
+        )
     torch.manual_seed(0)
     model = MODELS.build(cfg)
     model.init_weights()

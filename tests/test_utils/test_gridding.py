@@ -1,10 +1,11 @@
 """The gridding check (mmseg_dilated/utils/gridding.py) on hand-worked stacks, and on a model's
 stacks read from its built modules."""
+
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
 from mmseg.registry import MODELS
+
 from mmseg_dilated.utils.gridding import gridding_report, hdc_m2, model_dilated_stacks
 
 from _helpers import TINY_CONFIG
@@ -31,7 +32,7 @@ def test_hdc_rates_cover_every_pixel(dilations, rf, m2):
     report = _stack(*dilations)
     assert report.receptive_field == rf and not report.holes and report.largest_gap == 1
     assert report.m2 == m2 and report.satisfies_hdc
-    assert 'gridding-free; meets HDC\'s conditions' in report.describe()
+    assert "gridding-free; meets HDC's conditions" in report.describe()
 
 
 def test_a_rate_too_large_for_the_stack_below_it():
@@ -46,7 +47,7 @@ def test_a_rate_too_large_for_the_stack_below_it():
 def test_m2_worked_by_hand():
     assert hdc_m2((1, 2, 5)) == 2  # max(5 - 4, 5 - 6, 2)
     assert hdc_m2((1, 2, 9)) == 5
-    assert hdc_m2((3, 3)) == 3     # M_2 = r_2
+    assert hdc_m2((3, 3)) == 3  # M_2 = r_2
 
 
 def test_bad_layers_are_refused():
@@ -64,9 +65,34 @@ def test_stacks_are_read_from_the_built_modules():
     model = MODELS.build(cfg.model)
     # the paper's Table 1: 3x3 layers with dilations 1, 1, 2, 4, 8, 16, 1 (the final 1x1 aside)
     assert model_dilated_stacks(model) == [
-        ('decode_head.context_convs', [(3, 1), (3, 1), (3, 2), (3, 4), (3, 8), (3, 16), (3, 1)])]
+        ('decode_head.context_convs', [(3, 1), (3, 1), (3, 2), (3, 4), (3, 8), (3, 16), (3, 1)])
+    ]
     # a dilation changed on the built module shows, whatever the config says
     conv = model.backbone.layer3[0].conv1
     conv.dilation, conv.padding = (2, 2), (2, 2)
     stacks = dict(model_dilated_stacks(model))
     assert stacks['backbone.layer3'] == [(3, 2), (3, 1), (3, 1), (3, 1)]
+
+
+def test_hdc_backbone_schedule_is_read_from_the_modules():
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(TINY_CONFIG)
+    # every level of DRN-D-22 this time: layer5/6/7 are dilated
+    cfg.model.backbone.update(num_levels=None, out_indices=(7,))
+    cfg.model.decode_head.in_channels = 64
+    default = dict(model_dilated_stacks(MODELS.build(cfg.model)))
+    assert default['backbone.layer5'] == [(3, 2)] * 4
+    assert gridding_report(default['backbone.layer5']).period == 2
+    assert gridding_report(default['backbone.layer6']).period == 4
+    cfg.model.backbone.block_dilations = {5: (1, 2), 6: (1, 3)}
+    hdc = MODELS.build(cfg.model)
+    stacks = dict(model_dilated_stacks(hdc))
+    # each basic block's two 3x3 convs take the block's rate
+    assert stacks['backbone.layer5'] == [(3, 1), (3, 1), (3, 2), (3, 2)]
+    assert stacks['backbone.layer6'] == [(3, 1), (3, 1), (3, 3), (3, 3)]
+    for name in ('backbone.layer5', 'backbone.layer6'):
+        assert not gridding_report(stacks[name]).grids
+    # from the modules, not the config: a rate changed on the built model shows
+    conv = hdc.backbone.layer6[1].conv2
+    conv.dilation, conv.padding = (4, 4), (4, 4)
+    assert dict(model_dilated_stacks(hdc))['backbone.layer6'][-1] == (3, 4)

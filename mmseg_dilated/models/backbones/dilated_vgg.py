@@ -3,11 +3,18 @@
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
-
 from mmseg.registry import MODELS
 
-from ..common import (FrozenNormEvalMixin, check_frozen_stages, check_out_indices,
-                      check_positive_ints, checkpoint_if, freeze, resolve_init_cfg)
+from ..common import (
+    FrozenNormEvalMixin,
+    check_block_dilations,
+    check_frozen_stages,
+    check_out_indices,
+    check_positive_ints,
+    checkpoint_if,
+    freeze,
+    resolve_init_cfg,
+)
 
 
 @MODELS.register_module()
@@ -39,6 +46,14 @@ class DilatedVGG(FrozenNormEvalMixin, BaseModule):
             Default: 4096.
         dilations (Sequence[int]): Dilation of each level (conv1..conv5, fc6).
             Default: (1, 1, 1, 1, 2, 4).
+        block_dilations (dict[int, Sequence[int]], optional): Per-conv rates
+            for some levels, for hybrid dilated convolution (`Wang et al.,
+            WACV 2018 <https://arxiv.org/abs/1702.08502>`_): level number
+            (1..5 = conv1..conv5, 6 = fc6) -> one rate per 3x3 conv of the
+            level (fc6 has one), or a cycle whose length divides that count,
+            e.g. ``{5: (1, 2, 5)}`` for conv5_1..conv5_3. A level named here
+            ignores ``dilations``. None keeps the per-level rates.
+            Default: None.
         dropout_ratio (float): Dropout after fc6 and fc7. Default: 0.5.
         out_indices (Sequence[int]): Levels to return. Default: (5, ).
         frozen_stages (int): Freeze (stop grad, eval mode) the first
@@ -76,37 +91,50 @@ class DilatedVGG(FrozenNormEvalMixin, BaseModule):
     """
 
     # (channels, number of 3x3 convs, max pool after the level) per level
-    conv_levels = ((64, 2, True), (128, 2, True), (256, 3, True),
-                   (512, 3, False), (512, 3, False))
+    conv_levels = ((64, 2, True), (128, 2, True), (256, 3, True), (512, 3, False), (512, 3, False))
     num_levels = 6
 
-    def __init__(self,
-                 in_channels=3,
-                 fc_channels=4096,
-                 dilations=(1, 1, 1, 1, 2, 4),
-                 dropout_ratio=0.5,
-                 out_indices=(5, ),
-                 frozen_stages=-1,
-                 conv_cfg=None,
-                 norm_cfg=None,
-                 norm_eval=False,
-                 with_cp=False,
-                 pretrained=None,
-                 init_cfg=None):
+    def __init__(
+        self,
+        in_channels=3,
+        fc_channels=4096,
+        dilations=(1, 1, 1, 1, 2, 4),
+        block_dilations=None,
+        dropout_ratio=0.5,
+        out_indices=(5,),
+        frozen_stages=-1,
+        conv_cfg=None,
+        norm_cfg=None,
+        norm_eval=False,
+        with_cp=False,
+        pretrained=None,
+        init_cfg=None,
+    ):
         super().__init__(init_cfg)
         self.init_cfg = resolve_init_cfg(pretrained, init_cfg)
 
         n = self.num_levels
-        dilations = check_positive_ints('dilations', dilations, n,
-                                        ' (conv1..conv5, fc6), e.g. (1, 1, 1, 1, 2, 4)')
+        dilations = check_positive_ints(
+            'dilations', dilations, n, ' (conv1..conv5, fc6), e.g. (1, 1, 1, 1, 2, 4)'
+        )
+        convs_per_level = tuple(c for _, c, _ in self.conv_levels) + (1,)
+        block_dilations = check_block_dilations(
+            block_dilations,
+            convs_per_level,
+            f'conv1..conv5 and fc6 of DilatedVGG, with {convs_per_level} dilatable convs',
+        )
+        rates = [
+            block_dilations.get(i + 1, (d,) * c)
+            for i, (d, c) in enumerate(zip(dilations, convs_per_level))
+        ]
         out_indices = check_out_indices(out_indices, n, 'conv1..conv5, fc')
         check_frozen_stages(frozen_stages, n)
         if not (isinstance(fc_channels, int) and fc_channels > 0):
-            raise ValueError(
-                f'fc_channels must be a positive int, got {fc_channels!r}')
+            raise ValueError(f'fc_channels must be a positive int, got {fc_channels!r}')
 
         self.fc_channels = fc_channels
         self.dilations = dilations
+        self.block_dilations = block_dilations
         self.out_indices = out_indices
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
@@ -125,41 +153,43 @@ class DilatedVGG(FrozenNormEvalMixin, BaseModule):
                         channels,
                         width,
                         3,
-                        padding=dilations[i],
-                        dilation=dilations[i],
+                        padding=rates[i][j],
+                        dilation=rates[i][j],
                         conv_cfg=conv_cfg,
-                        norm_cfg=norm_cfg))
+                        norm_cfg=norm_cfg,
+                    ),
+                )
                 names.append(name)
                 channels = width
             if pool:
                 name = f'pool{i + 1}'
-                self.add_module(
-                    name, nn.MaxPool2d(kernel_size=2, stride=2,
-                                       ceil_mode=True))
+                self.add_module(name, nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=True))
                 names.append(name)
             self.level_modules.append(names)
         self.fc6 = ConvModule(
             channels,
             fc_channels,
             7,
-            padding=3 * dilations[5],
-            dilation=dilations[5],
-            conv_cfg=conv_cfg)
+            padding=3 * rates[5][0],
+            dilation=rates[5][0],
+            conv_cfg=conv_cfg,
+        )
         self.drop6 = nn.Dropout(dropout_ratio)
         self.fc7 = ConvModule(fc_channels, fc_channels, 1, conv_cfg=conv_cfg)
         self.drop7 = nn.Dropout(dropout_ratio)
         self.level_modules.append(['fc6', 'drop6', 'fc7', 'drop7'])
 
-        self.level_channels = tuple(w for w, _, _ in self.conv_levels) + (
-            fc_channels, )
+        self.level_channels = tuple(w for w, _, _ in self.conv_levels) + (fc_channels,)
         self.out_channels = tuple(self.level_channels[i] for i in out_indices)
         self._freeze_stages()
 
     def _freeze_stages(self):
         """Freeze the first ``frozen_stages`` levels."""
-        freeze(getattr(self, name)
-               for names in self.level_modules[:max(self.frozen_stages, 0)]
-               for name in names)
+        freeze(
+            getattr(self, name)
+            for names in self.level_modules[: max(self.frozen_stages, 0)]
+            for name in names
+        )
 
     def forward(self, x):
         """Forward function.

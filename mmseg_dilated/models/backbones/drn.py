@@ -3,11 +3,18 @@
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
-
 from mmseg.registry import MODELS
 
-from ..common import (FrozenNormEvalMixin, check_frozen_stages, check_out_indices,
-                      check_positive_ints, checkpoint_if, freeze, resolve_init_cfg)
+from ..common import (
+    FrozenNormEvalMixin,
+    check_block_dilations,
+    check_frozen_stages,
+    check_out_indices,
+    check_positive_ints,
+    checkpoint_if,
+    freeze,
+    resolve_init_cfg,
+)
 
 
 class DRNBasicBlock(BaseModule):
@@ -29,17 +36,19 @@ class DRNBasicBlock(BaseModule):
 
     expansion = 1
 
-    def __init__(self,
-                 inplanes,
-                 planes,
-                 stride=1,
-                 dilation=(1, 1),
-                 downsample=None,
-                 residual=True,
-                 with_cp=False,
-                 conv_cfg=None,
-                 norm_cfg=dict(type='BN'),
-                 init_cfg=None):
+    def __init__(
+        self,
+        inplanes,
+        planes,
+        stride=1,
+        dilation=(1, 1),
+        downsample=None,
+        residual=True,
+        with_cp=False,
+        conv_cfg=None,
+        norm_cfg=dict(type='BN'),
+        init_cfg=None,
+    ):
         super().__init__(init_cfg)
         self.conv1 = build_conv_layer(
             conv_cfg,
@@ -49,18 +58,14 @@ class DRNBasicBlock(BaseModule):
             stride=stride,
             padding=dilation[0],
             dilation=dilation[0],
-            bias=False)
+            bias=False,
+        )
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
         self.add_module(self.norm1_name, norm1)
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = build_conv_layer(
-            conv_cfg,
-            planes,
-            planes,
-            3,
-            padding=dilation[1],
-            dilation=dilation[1],
-            bias=False)
+            conv_cfg, planes, planes, 3, padding=dilation[1], dilation=dilation[1], bias=False
+        )
         self.norm2_name, norm2 = build_norm_layer(norm_cfg, planes, postfix=2)
         self.add_module(self.norm2_name, norm2)
         self.downsample = downsample
@@ -107,21 +112,22 @@ class DRNBottleneck(BaseModule):
 
     expansion = 4
 
-    def __init__(self,
-                 inplanes,
-                 planes,
-                 stride=1,
-                 dilation=(1, 1),
-                 downsample=None,
-                 residual=True,
-                 with_cp=False,
-                 conv_cfg=None,
-                 norm_cfg=dict(type='BN'),
-                 init_cfg=None):
+    def __init__(
+        self,
+        inplanes,
+        planes,
+        stride=1,
+        dilation=(1, 1),
+        downsample=None,
+        residual=True,
+        with_cp=False,
+        conv_cfg=None,
+        norm_cfg=dict(type='BN'),
+        init_cfg=None,
+    ):
         super().__init__(init_cfg)
         out_channels = planes * self.expansion
-        self.conv1 = build_conv_layer(
-            conv_cfg, inplanes, planes, 1, bias=False)
+        self.conv1 = build_conv_layer(conv_cfg, inplanes, planes, 1, bias=False)
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
         self.add_module(self.norm1_name, norm1)
         self.conv2 = build_conv_layer(
@@ -132,13 +138,12 @@ class DRNBottleneck(BaseModule):
             stride=stride,
             padding=dilation[1],
             dilation=dilation[1],
-            bias=False)
+            bias=False,
+        )
         self.norm2_name, norm2 = build_norm_layer(norm_cfg, planes, postfix=2)
         self.add_module(self.norm2_name, norm2)
-        self.conv3 = build_conv_layer(
-            conv_cfg, planes, out_channels, 1, bias=False)
-        self.norm3_name, norm3 = build_norm_layer(
-            norm_cfg, out_channels, postfix=3)
+        self.conv3 = build_conv_layer(conv_cfg, planes, out_channels, 1, bias=False)
+        self.norm3_name, norm3 = build_norm_layer(norm_cfg, out_channels, postfix=3)
         self.add_module(self.norm3_name, norm3)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
@@ -183,20 +188,24 @@ class DRNConvLevel(nn.Sequential):
     The children are indexed 0, 1, 2, 3, ... exactly as the reference's
     ``nn.Sequential`` (every third one is a weightless ReLU), so checkpoint
     keys such as ``layer1.0.weight`` / ``layer1.1.running_mean`` map 1:1.
+    ``dilation`` is one rate for every conv or a sequence of one per conv.
     """
 
-    def __init__(self,
-                 in_channels,
-                 out_channels,
-                 num_convs,
-                 kernel_size=3,
-                 stride=1,
-                 dilation=1,
-                 with_cp=False,
-                 conv_cfg=None,
-                 norm_cfg=dict(type='BN')):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        num_convs,
+        kernel_size=3,
+        stride=1,
+        dilation=1,
+        with_cp=False,
+        conv_cfg=None,
+        norm_cfg=dict(type='BN'),
+    ):
+        rates = (dilation,) * num_convs if isinstance(dilation, int) else tuple(dilation)
         layers = []
-        for i in range(num_convs):
+        for i, rate in enumerate(rates):
             layers += [
                 build_conv_layer(
                     conv_cfg,
@@ -204,11 +213,12 @@ class DRNConvLevel(nn.Sequential):
                     out_channels,
                     kernel_size,
                     stride=stride if i == 0 else 1,
-                    padding=dilation * (kernel_size - 1) // 2,
-                    dilation=dilation,
-                    bias=False),
+                    padding=rate * (kernel_size - 1) // 2,
+                    dilation=rate,
+                    bias=False,
+                ),
                 build_norm_layer(norm_cfg, out_channels)[1],
-                nn.ReLU(inplace=True)
+                nn.ReLU(inplace=True),
             ]
         super().__init__(*layers)
         self.with_cp = with_cp
@@ -275,6 +285,16 @@ class DRN(FrozenNormEvalMixin, BaseModule):
             leaves the first block undilated, (1, 1). ``'half'`` uses (d/2, d)
             as stated in the paper's notation. Bottleneck blocks take their
             3x3 dilation from the second entry. Default: 'reference'.
+        block_dilations (dict[int, Sequence[int]], optional): Per-block
+            rates for some levels, for hybrid dilated convolution (`Wang et
+            al., WACV 2018 <https://arxiv.org/abs/1702.08502>`_): level number
+            (5 = ``layer5``) -> one rate per block (per conv of a
+            conv-norm-ReLU level), or a cycle whose length divides the
+            level's block count, e.g. ``{5: (1, 2, 5), 6: (5, 9, 17)}`` for
+            DRN-D-38 (layer5's six blocks get 1, 2, 5, 1, 2, 5). A residual
+            block takes its rate for both 3x3 convs (a bottleneck for its one
+            3x3). A level named here ignores ``dilations`` and
+            ``dilation_mode``. None keeps the per-level rates. Default: None.
         num_levels (int, optional): Build only the stem and the first
             ``num_levels`` levels, as mmseg's ResNet ``num_stages`` does: a
             shallower, smaller-field front-end (e.g. 3 for DRN-C/D gives
@@ -345,25 +365,35 @@ class DRN(FrozenNormEvalMixin, BaseModule):
     # shortcut, 'conv' = conv-norm-ReLU stack.
     level_layouts = {
         'A': dict(
-            kinds=('block', ) * 4,
+            kinds=('block',) * 4,
             width_mults=(1, 2, 4, 8),
             strides=(1, 2, 1, 1),
             dilations=(1, 1, 2, 4),
-            default_base=64),
+            default_base=64,
+        ),
         'C': dict(
-            kinds=('basic', 'basic', 'block', 'block', 'block', 'block',
-                   'basic_nores', 'basic_nores'),
+            kinds=(
+                'basic',
+                'basic',
+                'block',
+                'block',
+                'block',
+                'block',
+                'basic_nores',
+                'basic_nores',
+            ),
             width_mults=(1, 2, 4, 8, 16, 32, 32, 32),
             strides=(1, 2, 2, 2, 1, 1, 1, 1),
             dilations=(1, 1, 1, 1, 2, 4, 2, 1),
-            default_base=16),
+            default_base=16,
+        ),
         'D': dict(
-            kinds=('conv', 'conv', 'block', 'block', 'block', 'block', 'conv',
-                   'conv'),
+            kinds=('conv', 'conv', 'block', 'block', 'block', 'block', 'conv', 'conv'),
             width_mults=(1, 2, 4, 8, 16, 32, 32, 32),
             strides=(1, 2, 2, 2, 1, 1, 1, 1),
             dilations=(1, 1, 1, 1, 2, 4, 2, 1),
-            default_base=16),
+            default_base=16,
+        ),
     }
 
     dilation_modes = ('reference', 'half')
@@ -371,34 +401,35 @@ class DRN(FrozenNormEvalMixin, BaseModule):
     @classmethod
     def valid_variants(cls):
         """list[str]: Every valid 'arch-depth' pair, e.g. 'D-22'."""
-        return [
-            f'{arch}-{depth}' for arch, depths in cls.arch_settings.items()
-            for depth in depths
-        ]
+        return [f'{arch}-{depth}' for arch, depths in cls.arch_settings.items() for depth in depths]
 
-    def __init__(self,
-                 arch='D',
-                 depth=22,
-                 in_channels=3,
-                 base_channels=None,
-                 strides=None,
-                 dilations=None,
-                 dilation_mode='reference',
-                 num_levels=None,
-                 out_indices=None,
-                 frozen_stages=-1,
-                 conv_cfg=None,
-                 norm_cfg=dict(type='BN', requires_grad=True),
-                 norm_eval=False,
-                 with_cp=False,
-                 pretrained=None,
-                 init_cfg=None):
+    def __init__(
+        self,
+        arch='D',
+        depth=22,
+        in_channels=3,
+        base_channels=None,
+        strides=None,
+        dilations=None,
+        dilation_mode='reference',
+        block_dilations=None,
+        num_levels=None,
+        out_indices=None,
+        frozen_stages=-1,
+        conv_cfg=None,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+        with_cp=False,
+        pretrained=None,
+        init_cfg=None,
+    ):
         super().__init__(init_cfg)
         arch = str(arch).upper()
         if depth not in self.arch_settings.get(arch, {}):
             raise ValueError(
                 f'invalid DRN variant arch={arch!r}, depth={depth!r}; valid '
-                f'arch-depth pairs: {", ".join(self.valid_variants())}')
+                f'arch-depth pairs: {", ".join(self.valid_variants())}'
+            )
         self.init_cfg = resolve_init_cfg(pretrained, init_cfg)
 
         layout = self.level_layouts[arch]
@@ -406,30 +437,37 @@ class DRN(FrozenNormEvalMixin, BaseModule):
         if num_levels is None:
             num_levels = all_levels
         if not (isinstance(num_levels, int) and 1 <= num_levels <= all_levels):
-            raise ValueError(f'num_levels must be an int in 1..{all_levels} '
-                             f'for DRN-{arch} (None builds all), got '
-                             f'{num_levels!r}')
+            raise ValueError(
+                f'num_levels must be an int in 1..{all_levels} '
+                f'for DRN-{arch} (None builds all), got '
+                f'{num_levels!r}'
+            )
         block_name, stage_blocks = self.arch_settings[arch][depth]
         if base_channels is None:
             base_channels = layout['default_base']
         if not (isinstance(base_channels, int) and base_channels > 0):
-            raise ValueError('base_channels must be a positive int, got '
-                             f'{base_channels!r}')
-        strides = self._check_per_level('strides', strides,
-                                        layout['strides'], arch)
-        dilations = self._check_per_level('dilations', dilations,
-                                          layout['dilations'], arch)
+            raise ValueError(f'base_channels must be a positive int, got {base_channels!r}')
+        strides = self._check_per_level('strides', strides, layout['strides'], arch)
+        dilations = self._check_per_level('dilations', dilations, layout['dilations'], arch)
         self.num_levels = num_levels
         if dilation_mode not in self.dilation_modes:
-            raise ValueError(f'dilation_mode must be one of '
-                             f'{self.dilation_modes}, got {dilation_mode!r}')
+            raise ValueError(
+                f'dilation_mode must be one of {self.dilation_modes}, got {dilation_mode!r}'
+            )
         if out_indices is None:
-            out_indices = (num_levels - 1, )
+            out_indices = (num_levels - 1,)
         out_indices = check_out_indices(
-            out_indices, num_levels,
-            f'layer1..layer{num_levels} of DRN-{arch} with {num_levels} '
-            'levels built')
+            out_indices,
+            num_levels,
+            f'layer1..layer{num_levels} of DRN-{arch} with {num_levels} levels built',
+        )
         check_frozen_stages(frozen_stages, num_levels)
+        block_dilations = check_block_dilations(
+            block_dilations,
+            stage_blocks[:num_levels],
+            f'layer1..layer{num_levels} of DRN-{arch}-{depth}, with '
+            f'{stage_blocks[:num_levels]} blocks',
+        )
 
         self.arch = arch
         self.depth = depth
@@ -439,6 +477,7 @@ class DRN(FrozenNormEvalMixin, BaseModule):
         self.strides = strides
         self.dilations = dilations
         self.dilation_mode = dilation_mode
+        self.block_dilations = block_dilations
         self.out_indices = out_indices
         self.frozen_stages = frozen_stages
         self.conv_cfg = conv_cfg
@@ -458,10 +497,11 @@ class DRN(FrozenNormEvalMixin, BaseModule):
                     width,
                     stage_blocks[i],
                     stride=strides[i],
-                    dilation=dilations[i],
+                    dilation=block_dilations.get(i + 1, dilations[i]),
                     with_cp=with_cp,
                     conv_cfg=conv_cfg,
-                    norm_cfg=norm_cfg)
+                    norm_cfg=norm_cfg,
+                )
                 self.inplanes = width
             else:
                 block = self.block if kind == 'block' else DRNBasicBlock
@@ -472,7 +512,9 @@ class DRN(FrozenNormEvalMixin, BaseModule):
                     stride=strides[i],
                     dilation=dilations[i],
                     residual=kind != 'basic_nores',
-                    contractible=kind == 'block')
+                    contractible=kind == 'block',
+                    block_rates=block_dilations.get(i + 1),
+                )
             name = f'layer{i + 1}'
             self.add_module(name, level)
             self.level_names.append(name)
@@ -488,8 +530,11 @@ class DRN(FrozenNormEvalMixin, BaseModule):
             return tuple(default)
         n = len(default)
         return check_positive_ints(
-            name, value, n, f', one per level (layer1..layer{n}) of DRN-{arch}, e.g. '
-            f'{tuple(default)}')
+            name,
+            value,
+            n,
+            f', one per level (layer1..layer{n}) of DRN-{arch}, e.g. {tuple(default)}',
+        )
 
     def _make_stem(self, in_channels, channels):
         if self.arch == 'D':
@@ -499,19 +544,14 @@ class DRN(FrozenNormEvalMixin, BaseModule):
                 1,
                 kernel_size=7,
                 conv_cfg=self.conv_cfg,
-                norm_cfg=self.norm_cfg)
+                norm_cfg=self.norm_cfg,
+            )
             return
         stride = 2 if self.arch == 'A' else 1
         self.conv1 = build_conv_layer(
-            self.conv_cfg,
-            in_channels,
-            channels,
-            7,
-            stride=stride,
-            padding=3,
-            bias=False)
-        self.norm1_name, norm1 = build_norm_layer(
-            self.norm_cfg, channels, postfix=1)
+            self.conv_cfg, in_channels, channels, 7, stride=stride, padding=3, bias=False
+        )
+        self.norm1_name, norm1 = build_norm_layer(self.norm_cfg, channels, postfix=1)
         self.add_module(self.norm1_name, norm1)
         self.relu = nn.ReLU(inplace=True)
         if self.arch == 'A':
@@ -526,42 +566,39 @@ class DRN(FrozenNormEvalMixin, BaseModule):
         # build layer5/6 with new_level=False, i.e. no halving.
         return (1, 1) if self.arch == 'A' else (dilation, dilation)
 
-    def _make_res_level(self, block, planes, num_blocks, stride, dilation,
-                        residual, contractible):
+    def _make_res_level(
+        self, block, planes, num_blocks, stride, dilation, residual, contractible, block_rates=None
+    ):
+        if block_rates is None:
+            pairs = [self._first_dilation(dilation, contractible)]
+            pairs += [(dilation, dilation)] * (num_blocks - 1)
+        else:
+            pairs = [(rate, rate) for rate in block_rates]
         out_channels = planes * block.expansion
         downsample = None
         if stride != 1 or self.inplanes != out_channels:
             downsample = nn.Sequential(
                 build_conv_layer(
-                    self.conv_cfg,
-                    self.inplanes,
-                    out_channels,
-                    1,
-                    stride=stride,
-                    bias=False),
-                build_norm_layer(self.norm_cfg, out_channels)[1])
+                    self.conv_cfg, self.inplanes, out_channels, 1, stride=stride, bias=False
+                ),
+                build_norm_layer(self.norm_cfg, out_channels)[1],
+            )
         common = dict(
-            residual=residual,
-            with_cp=self.with_cp,
-            conv_cfg=self.conv_cfg,
-            norm_cfg=self.norm_cfg)
+            residual=residual, with_cp=self.with_cp, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg
+        )
         blocks = [
             block(
                 self.inplanes,
                 planes,
                 stride=stride,
-                dilation=self._first_dilation(dilation, contractible),
+                dilation=pairs[0],
                 downsample=downsample,
-                **common)
+                **common,
+            )
         ]
         self.inplanes = out_channels
-        for _ in range(1, num_blocks):
-            blocks.append(
-                block(
-                    out_channels,
-                    planes,
-                    dilation=(dilation, dilation),
-                    **common))
+        for pair in pairs[1:]:
+            blocks.append(block(out_channels, planes, dilation=pair, **common))
         return nn.Sequential(*blocks)
 
     @property
@@ -578,10 +615,10 @@ class DRN(FrozenNormEvalMixin, BaseModule):
         """Freeze the stem and the first ``frozen_stages`` levels."""
         if self.frozen_stages < 0:
             return
-        freeze(self._stem_modules() + [
-            getattr(self, name)
-            for name in self.level_names[:self.frozen_stages]
-        ])
+        freeze(
+            self._stem_modules()
+            + [getattr(self, name) for name in self.level_names[: self.frozen_stages]]
+        )
 
     def forward(self, x):
         """Forward function.
@@ -597,7 +634,7 @@ class DRN(FrozenNormEvalMixin, BaseModule):
                 x = self.maxpool(x)
         outs = []
         # Levels after the last requested one would feed no output: skip them.
-        for i, name in enumerate(self.level_names[:self.out_indices[-1] + 1]):
+        for i, name in enumerate(self.level_names[: self.out_indices[-1] + 1]):
             x = getattr(self, name)(x)
             if i in self.out_indices:
                 outs.append(x)

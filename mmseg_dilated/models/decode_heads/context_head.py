@@ -1,10 +1,12 @@
 """The Yu-Koltun context module as an mmseg decode head."""
+
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import normal_init
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
+
 from ..common import check_positive_ints, checkpoint_if
 
 MODULE_TYPES = ('basic', 'large')
@@ -25,7 +27,7 @@ def _large_widths(num_maps, dilations):
     return widths
 
 
-def _identity_init_(conv, num_maps, noise_std=0.):
+def _identity_init_(conv, num_maps, noise_std=0.0):
     """Identity initialisation of the paper (eq. 5) for one conv layer.
 
     With ``c_in`` inputs and ``c_out`` outputs, the centre tap linking input
@@ -125,25 +127,26 @@ class ContextHead(BaseDecodeHead):
         torch.Size([1, 21, 33, 33])
     """
 
-    def __init__(self,
-                 module_type='basic',
-                 dilations=(1, 1, 2, 4, 8, 16, 1),
-                 padding='same',
-                 pad_input=False,
-                 noise_std=0.01,
-                 frontend_loss_weight=0.0,
-                 with_cp=False,
-                 **kwargs):
+    def __init__(
+        self,
+        module_type='basic',
+        dilations=(1, 1, 2, 4, 8, 16, 1),
+        padding='same',
+        pad_input=False,
+        noise_std=0.01,
+        frontend_loss_weight=0.0,
+        with_cp=False,
+        **kwargs,
+    ):
         if module_type not in MODULE_TYPES:
-            raise ValueError(f'module_type must be one of {MODULE_TYPES}, '
-                             f'got {module_type!r}')
+            raise ValueError(f'module_type must be one of {MODULE_TYPES}, got {module_type!r}')
         if padding not in PADDINGS:
-            raise ValueError(f'padding must be one of {PADDINGS}, '
-                             f'got {padding!r}')
+            raise ValueError(f'padding must be one of {PADDINGS}, got {padding!r}')
         dilations = check_positive_ints('dilations', dilations)
         if pad_input and padding != 'valid':
-            raise ValueError("pad_input=True needs padding='valid' ('same' "
-                             'padding already keeps the size)')
+            raise ValueError(
+                "pad_input=True needs padding='valid' ('same' padding already keeps the size)"
+            )
         if noise_std < 0:
             raise ValueError(f'noise_std must be >= 0, got {noise_std}')
         if frontend_loss_weight < 0:
@@ -163,7 +166,8 @@ class ContextHead(BaseDecodeHead):
             raise ValueError(
                 f'channels is derived for ContextHead: the {module_type} '
                 f'module with C={num_maps} and dilations {tuple(dilations)} '
-                f'needs channels={widths[-1]}, got {channels}; leave it out')
+                f'needs channels={widths[-1]}, got {channels}; leave it out'
+            )
         super().__init__(channels=widths[-1], **kwargs)
 
         self.num_maps = num_maps
@@ -181,7 +185,8 @@ class ContextHead(BaseDecodeHead):
             1,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
-            act_cfg=None)
+            act_cfg=None,
+        )
         # A 3x3 layer with dilation d reads d pixels on each side.
         margin = sum(self.dilations) if pad_input else 0
         layers = []
@@ -202,7 +207,9 @@ class ContextHead(BaseDecodeHead):
                     dilation=dilation,
                     conv_cfg=self.conv_cfg,
                     norm_cfg=None,
-                    act_cfg=self.act_cfg))
+                    act_cfg=self.act_cfg,
+                )
+            )
             in_width = width
         self.context_convs = nn.Sequential(*layers)
         # conv_seg (channels -> out_channels, 1x1) from BaseDecodeHead is the
@@ -213,9 +220,9 @@ class ContextHead(BaseDecodeHead):
     def context_widths(self):
         """tuple[int]: Output channels of every context layer, the final 1x1
         included."""
-        return tuple(m.conv.out_channels
-                     for m in self.context_convs) + (
-                         self.conv_seg.out_channels, )
+        return tuple(m.conv.out_channels for m in self.context_convs) + (
+            self.conv_seg.out_channels,
+        )
 
     @property
     def receptive_fields(self):
@@ -237,7 +244,7 @@ class ContextHead(BaseDecodeHead):
 
     def _init_head_weights(self):
         normal_init(self.classifier.conv, mean=0, std=0.01, bias=0)
-        noise_std = self.noise_std if self.module_type == 'large' else 0.
+        noise_std = self.noise_std if self.module_type == 'large' else 0.0
         for layer in self.context_convs:
             _identity_init_(layer.conv, self.num_maps, noise_std)
         _identity_init_(self.conv_seg, self.num_maps, noise_std)
@@ -253,8 +260,7 @@ class ContextHead(BaseDecodeHead):
         init_cfgs = self.init_cfg
         if isinstance(init_cfgs, dict):
             init_cfgs = [init_cfgs]
-        pretrained = any(
-            cfg.get('type') == 'Pretrained' for cfg in init_cfgs or [])
+        pretrained = any(cfg.get('type') == 'Pretrained' for cfg in init_cfgs or [])
         if first_call and not pretrained:
             self._init_head_weights()
 
@@ -266,7 +272,8 @@ class ContextHead(BaseDecodeHead):
                     f"A 'valid' context module needs score maps of at least "
                     f'{need}x{need} (its receptive field), got '
                     f'{tuple(x.shape[-2:])}; pad the input by {self.margin} '
-                    'per side or set pad_input=True')
+                    'per side or set pad_input=True'
+                )
 
     def forward_context(self, x):
         """Apply the context module (layers 1..n and the final 1x1, not the
@@ -307,11 +314,11 @@ class ContextHead(BaseDecodeHead):
         if not self.frontend_loss_weight:
             return super().loss(inputs, batch_data_samples, train_cfg)
         scores = self._class_scores(inputs)
-        losses = self.loss_by_feat(self.cls_seg(self._context_cascade(scores)),
-                                   batch_data_samples)
+        losses = self.loss_by_feat(self.cls_seg(self._context_cascade(scores)), batch_data_samples)
         frontend = self.loss_by_feat(scores, batch_data_samples)
         losses['loss_frontend'] = self.frontend_loss_weight * sum(
-            v for k, v in frontend.items() if k.startswith('loss'))
+            v for k, v in frontend.items() if k.startswith('loss')
+        )
         return losses
 
     def cls_seg(self, feat):

@@ -1,10 +1,12 @@
 """DeepLabV3's ASPP as the paper has it, with mmseg's ASPPHead as a setting."""
+
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+
 from ..common import check_positive_ints, checkpoint_if
 
 # Rates of the three 3x3 branches per output stride (DeepLabV3, Sec. 3.3).
@@ -14,8 +16,11 @@ RATES_BY_OUTPUT_STRIDE = {16: (6, 12, 18), 8: (12, 24, 36)}
 def _is_channels_last(x):
     """Whether a 4-d tensor is laid out NHWC and not also NCHW (a tensor with
     one channel or a 1x1 map is both)."""
-    return (x.dim() == 4 and not x.is_contiguous()
-            and x.is_contiguous(memory_format=torch.channels_last))
+    return (
+        x.dim() == 4
+        and not x.is_contiguous()
+        and x.is_contiguous(memory_format=torch.channels_last)
+    )
 
 
 @MODELS.register_module()
@@ -61,30 +66,38 @@ class DilatedASPPHead(BaseDecodeHead):
             memory at the cost of a second forward pass. Default: False.
     """
 
-    def __init__(self,
-                 output_stride=None,
-                 dilations=None,
-                 image_pooling=True,
-                 separable=False,
-                 fusion_kernel_size=1,
-                 with_cp=False,
-                 **kwargs):
+    def __init__(
+        self,
+        output_stride=None,
+        dilations=None,
+        image_pooling=True,
+        separable=False,
+        fusion_kernel_size=1,
+        with_cp=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if output_stride is not None and dilations is not None:
-            raise ValueError('give output_stride or dilations, not both '
-                             f'(got {output_stride} and {dilations!r})')
+            raise ValueError(
+                f'give output_stride or dilations, not both (got {output_stride} and {dilations!r})'
+            )
         if dilations is None:
             output_stride = 8 if output_stride is None else output_stride
             if output_stride not in RATES_BY_OUTPUT_STRIDE:
                 raise ValueError(
                     'output_stride must be one of '
-                    f'{tuple(RATES_BY_OUTPUT_STRIDE)}, got {output_stride!r}')
-            dilations = (1, ) + RATES_BY_OUTPUT_STRIDE[output_stride]
+                    f'{tuple(RATES_BY_OUTPUT_STRIDE)}, got {output_stride!r}'
+                )
+            dilations = (1,) + RATES_BY_OUTPUT_STRIDE[output_stride]
         dilations = check_positive_ints('dilations', dilations)
-        if not (isinstance(fusion_kernel_size, int) and fusion_kernel_size > 0
-                and fusion_kernel_size % 2 == 1):
-            raise ValueError('fusion_kernel_size must be a positive odd int, '
-                             f'got {fusion_kernel_size!r}')
+        if not (
+            isinstance(fusion_kernel_size, int)
+            and fusion_kernel_size > 0
+            and fusion_kernel_size % 2 == 1
+        ):
+            raise ValueError(
+                f'fusion_kernel_size must be a positive odd int, got {fusion_kernel_size!r}'
+            )
         self.output_stride = output_stride
         self.dilations = tuple(dilations)
         self.image_pooling = image_pooling
@@ -101,11 +114,14 @@ class DilatedASPPHead(BaseDecodeHead):
                     1,
                     conv_cfg=self.conv_cfg,
                     norm_cfg=self.norm_cfg,
-                    act_cfg=self.act_cfg))
+                    act_cfg=self.act_cfg,
+                ),
+            )
         else:
             self.image_pool = None
         self.aspp_modules = nn.ModuleList(
-            self._make_branch(dilation) for dilation in self.dilations)
+            self._make_branch(dilation) for dilation in self.dilations
+        )
         num_branches = len(self.dilations) + int(image_pooling)
         self.bottleneck = ConvModule(
             num_branches * self.channels,
@@ -114,7 +130,8 @@ class DilatedASPPHead(BaseDecodeHead):
             padding=fusion_kernel_size // 2,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
+            act_cfg=self.act_cfg,
+        )
 
     def _make_branch(self, dilation):
         if dilation == 1:
@@ -124,9 +141,9 @@ class DilatedASPPHead(BaseDecodeHead):
                 1,
                 conv_cfg=self.conv_cfg,
                 norm_cfg=self.norm_cfg,
-                act_cfg=self.act_cfg)
-        conv_type = (
-            DepthwiseSeparableConvModule if self.separable else ConvModule)
+                act_cfg=self.act_cfg,
+            )
+        conv_type = DepthwiseSeparableConvModule if self.separable else ConvModule
         return conv_type(
             self.in_channels,
             self.channels,
@@ -135,7 +152,8 @@ class DilatedASPPHead(BaseDecodeHead):
             dilation=dilation,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
+            act_cfg=self.act_cfg,
+        )
 
     def _branches(self, x):
         outs = []
@@ -144,7 +162,8 @@ class DilatedASPPHead(BaseDecodeHead):
                 self.image_pool(x),
                 size=x.shape[2:],
                 mode='bilinear',
-                align_corners=self.align_corners)
+                align_corners=self.align_corners,
+            )
             # Upsampling a 1x1 map gives an NCHW tensor whatever the layout
             # of x, and torch.cat of mixed layouts falls back to NCHW: on a
             # channels_last model the concatenation and the fusion conv's

@@ -1,9 +1,11 @@
 """Parallel multi-scale context block (the seed tutorials' variant)."""
+
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
+
 from ..common import check_positive_ints, checkpoint_if
 
 
@@ -44,7 +46,8 @@ class ParallelContextHead(BaseDecodeHead):
                 1,
                 conv_cfg=self.conv_cfg,
                 norm_cfg=self.norm_cfg,
-                act_cfg=self.act_cfg)
+                act_cfg=self.act_cfg,
+            )
         else:
             self.input_conv = None
         self.branches = nn.ModuleList(
@@ -56,18 +59,21 @@ class ParallelContextHead(BaseDecodeHead):
                 dilation=dilation,
                 conv_cfg=self.conv_cfg,
                 norm_cfg=self.norm_cfg,
-                act_cfg=self.act_cfg) for dilation in self.dilations)
+                act_cfg=self.act_cfg,
+            )
+            for dilation in self.dilations
+        )
         self.fusion = ConvModule(
             len(self.dilations) * self.channels,
             self.channels,
             1,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
+            act_cfg=self.act_cfg,
+        )
 
     def _aggregate(self, x):
-        return self.fusion(torch.cat([branch(x) for branch in self.branches],
-                                     dim=1))
+        return self.fusion(torch.cat([branch(x) for branch in self.branches], dim=1))
 
     def _forward_feature(self, inputs):
         """Forward function for feature maps before classifying each pixel with

@@ -1,4 +1,5 @@
 """Multi-class focal loss on softmax probabilities."""
+
 import numbers
 from typing import Optional, Sequence, Union
 
@@ -16,19 +17,20 @@ from torch import Tensor
 _MIN_ONE_MINUS_PT = 1e-12
 
 
-def _per_class_vector(values: Optional[Sequence[float]], name: str,
-                      num_classes: int, like: Tensor) -> Optional[Tensor]:
+def _per_class_vector(
+    values: Optional[Sequence[float]], name: str, num_classes: int, like: Tensor
+) -> Optional[Tensor]:
     """Turn a per-class list into a tensor, checking its length."""
     if values is None:
         return None
     if len(values) != num_classes:
-        raise ValueError(f'{name} has {len(values)} entries but the '
-                         f'prediction has {num_classes} classes')
+        raise ValueError(
+            f'{name} has {len(values)} entries but the prediction has {num_classes} classes'
+        )
     return like.new_tensor(values)
 
 
-def _check_labels(label: Tensor, valid: Tensor, num_classes: int,
-                  ignore_index: int) -> None:
+def _check_labels(label: Tensor, valid: Tensor, num_classes: int, ignore_index: int) -> None:
     """Fail loudly on labels that would otherwise index out of range."""
     bad = valid & ((label < 0) | (label >= num_classes))
     if bad.any():
@@ -36,19 +38,22 @@ def _check_labels(label: Tensor, valid: Tensor, num_classes: int,
         shown = values[:10] + (['...'] if len(values) > 10 else [])
         raise ValueError(
             f'SoftmaxFocalLoss: label values {shown} are outside '
-            f'[0, {num_classes}) and are not ignore_index={ignore_index}')
+            f'[0, {num_classes}) and are not ignore_index={ignore_index}'
+        )
 
 
-def softmax_focal_loss(pred: Tensor,
-                       label: Tensor,
-                       weight: Optional[Tensor] = None,
-                       gamma: float = 2.0,
-                       alpha: Union[None, float, Sequence[float]] = None,
-                       class_weight: Optional[Sequence[float]] = None,
-                       reduction: str = 'mean',
-                       avg_factor: Optional[float] = None,
-                       ignore_index: int = 255,
-                       avg_non_ignore: bool = False) -> Tensor:
+def softmax_focal_loss(
+    pred: Tensor,
+    label: Tensor,
+    weight: Optional[Tensor] = None,
+    gamma: float = 2.0,
+    alpha: Union[None, float, Sequence[float]] = None,
+    class_weight: Optional[Sequence[float]] = None,
+    reduction: str = 'mean',
+    avg_factor: Optional[float] = None,
+    ignore_index: int = 255,
+    avg_non_ignore: bool = False,
+) -> Tensor:
     """Softmax focal loss, ``-alpha_t * w_t * (1 - p_t)**gamma * log(p_t)``.
 
     Args:
@@ -76,7 +81,8 @@ def softmax_focal_loss(pred: Tensor,
     if pred.dim() < 2 or label.shape != pred.shape[:1] + pred.shape[2:]:
         raise ValueError(
             f'SoftmaxFocalLoss expects logits (N, C, ...) and labels '
-            f'(N, ...), got {tuple(pred.shape)} and {tuple(label.shape)}')
+            f'(N, ...), got {tuple(pred.shape)} and {tuple(label.shape)}'
+        )
     num_classes = pred.size(1)
     label = label.long()
     valid = label != ignore_index
@@ -100,8 +106,7 @@ def softmax_focal_loss(pred: Tensor,
             alpha_t = _per_class_vector(alpha, 'alpha', num_classes, loss)
             loss = loss * alpha_t[target]
     if class_weight is not None:
-        class_weight = _per_class_vector(class_weight, 'class_weight',
-                                         num_classes, loss)
+        class_weight = _per_class_vector(class_weight, 'class_weight', num_classes, loss)
         loss = loss * class_weight[target]
     loss = torch.where(valid, loss, torch.zeros_like(loss))
 
@@ -113,14 +118,12 @@ def softmax_focal_loss(pred: Tensor,
             if avg_non_ignore:
                 avg_factor -= (~valid).sum().item()
         else:
-            avg_factor = torch.where(valid, class_weight[target],
-                                     torch.zeros_like(loss)).sum()
+            avg_factor = torch.where(valid, class_weight[target], torch.zeros_like(loss)).sum()
             if not avg_non_ignore:
                 avg_factor = avg_factor + (~valid).sum()
     if weight is not None:
         weight = weight.float()
-    return weight_reduce_loss(
-        loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
+    return weight_reduce_loss(loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
 
 
 @MODELS.register_module()
@@ -177,28 +180,29 @@ class SoftmaxFocalLoss(nn.Module):
             be back-propagated. Default: 'loss_focal'.
     """
 
-    def __init__(self,
-                 gamma: float = 2.0,
-                 alpha: Union[None, float, Sequence[float]] = None,
-                 class_weight: Union[None, str, Sequence[float]] = None,
-                 ignore_index: int = 255,
-                 avg_non_ignore: bool = False,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0,
-                 loss_name: str = 'loss_focal'):
+    def __init__(
+        self,
+        gamma: float = 2.0,
+        alpha: Union[None, float, Sequence[float]] = None,
+        class_weight: Union[None, str, Sequence[float]] = None,
+        ignore_index: int = 255,
+        avg_non_ignore: bool = False,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+        loss_name: str = 'loss_focal',
+    ):
         super().__init__()
         if not isinstance(gamma, numbers.Real) or gamma < 0:
             raise ValueError(f'gamma must be a number >= 0, got {gamma!r}')
         if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError("reduction must be 'none', 'mean' or 'sum', got "
-                             f'{reduction!r}')
+            raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
         self.gamma = float(gamma)
         self.alpha = self._check_weights(alpha, 'alpha')
-        self.class_weight = self._check_weights(
-            get_class_weight(class_weight), 'class_weight')
+        self.class_weight = self._check_weights(get_class_weight(class_weight), 'class_weight')
         if isinstance(self.class_weight, float):
-            raise ValueError('class_weight must be a list of per-class '
-                             f'weights, got the number {class_weight!r}')
+            raise ValueError(
+                f'class_weight must be a list of per-class weights, got the number {class_weight!r}'
+            )
         self.ignore_index = ignore_index
         self.avg_non_ignore = avg_non_ignore
         self.reduction = reduction
@@ -216,29 +220,31 @@ class SoftmaxFocalLoss(nn.Module):
         else:
             array = np.asarray(value, dtype=np.float64)
             if array.ndim != 1 or array.size == 0:
-                raise ValueError(f'{name} must be a number or a 1-D list of '
-                                 f'per-class values, got shape {array.shape}')
+                raise ValueError(
+                    f'{name} must be a number or a 1-D list of '
+                    f'per-class values, got shape {array.shape}'
+                )
             values = array.tolist()
             result = tuple(values)
         bad = [v for v in values if not np.isfinite(v) or v < 0]
         if bad:
-            raise ValueError(
-                f'{name} must be finite and >= 0, got {bad[:10]}')
+            raise ValueError(f'{name} must be finite and >= 0, got {bad[:10]}')
         return result
 
     def extra_repr(self) -> str:
         """Extra repr."""
-        return (f'gamma={self.gamma}, alpha={self.alpha}, '
-                f'avg_non_ignore={self.avg_non_ignore}')
+        return f'gamma={self.gamma}, alpha={self.alpha}, avg_non_ignore={self.avg_non_ignore}'
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                ignore_index: Optional[int] = None,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        cls_score: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        ignore_index: Optional[int] = None,
+        **kwargs,
+    ) -> Tensor:
         """Forward function.
 
         Args:
@@ -257,8 +263,10 @@ class SoftmaxFocalLoss(nn.Module):
             Tensor: The loss.
         """
         if reduction_override not in (None, 'none', 'mean', 'sum'):
-            raise ValueError(f'reduction_override={reduction_override!r} is '
-                             "not one of None, 'none', 'mean', 'sum'")
+            raise ValueError(
+                f'reduction_override={reduction_override!r} is '
+                "not one of None, 'none', 'mean', 'sum'"
+            )
         reduction = reduction_override or self.reduction
         if ignore_index is None:
             ignore_index = self.ignore_index
@@ -272,7 +280,8 @@ class SoftmaxFocalLoss(nn.Module):
             reduction=reduction,
             avg_factor=avg_factor,
             ignore_index=ignore_index,
-            avg_non_ignore=self.avg_non_ignore)
+            avg_non_ignore=self.avg_non_ignore,
+        )
 
     @property
     def loss_name(self) -> str:

@@ -5,13 +5,26 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
-
 from mmseg.registry import MODELS
-from mmseg_dilated.models.backbones import DilatedVGG
-from mmseg_dilated.models import common
 
-CONVS = ['conv1_1', 'conv1_2', 'conv2_1', 'conv2_2', 'conv3_1', 'conv3_2', 'conv3_3', 'conv4_1',
-         'conv4_2', 'conv4_3', 'conv5_1', 'conv5_2', 'conv5_3']
+from mmseg_dilated.models import common
+from mmseg_dilated.models.backbones import DilatedVGG
+
+CONVS = [
+    'conv1_1',
+    'conv1_2',
+    'conv2_1',
+    'conv2_2',
+    'conv3_1',
+    'conv3_2',
+    'conv3_3',
+    'conv4_1',
+    'conv4_2',
+    'conv4_3',
+    'conv5_1',
+    'conv5_2',
+    'conv5_3',
+]
 
 
 def test_param_count_is_vgg16_without_classifier():
@@ -28,8 +41,12 @@ def test_structure():
     for name in CONVS:
         conv = getattr(m, name).conv
         d = 2 if name.startswith('conv5') else 1
-        assert (conv.kernel_size, conv.dilation, conv.padding, conv.stride) == ((3, 3), (d, d),
-                                                                                (d, d), (1, 1))
+        assert (conv.kernel_size, conv.dilation, conv.padding, conv.stride) == (
+            (3, 3),
+            (d, d),
+            (d, d),
+            (1, 1),
+        )
         assert conv.bias is not None and not getattr(m, name).with_norm
     fc6, fc7 = m.fc6.conv, m.fc7.conv
     assert (fc6.kernel_size, fc6.dilation, fc6.padding) == ((7, 7), (4, 4), (12, 12))
@@ -41,19 +58,22 @@ def test_structure():
     assert m.level_channels == (64, 128, 256, 512, 512, 4096)
 
 
-@pytest.mark.parametrize('size,sides', [(33, (17, 9, 5, 5, 5, 5)), (64, (32, 16, 8, 8, 8, 8)),
-                                        (65, (33, 17, 9, 9, 9, 9))])
+@pytest.mark.parametrize(
+    'size,sides',
+    [(33, (17, 9, 5, 5, 5, 5)), (64, (32, 16, 8, 8, 8, 8)), (65, (33, 17, 9, 9, 9, 9))],
+)
 def test_levels_output_stride_8(size, sides):
     m = DilatedVGG(fc_channels=32, out_indices=(0, 1, 2, 3, 4, 5)).eval()
     with torch.no_grad():
         outs = m(torch.rand(1, 3, size, size))
-    assert [tuple(o.shape) for o in outs] == [(1, c, s, s) for c, s in zip(
-        (64, 128, 256, 512, 512, 32), sides)]
+    assert [tuple(o.shape) for o in outs] == [
+        (1, c, s, s) for c, s in zip((64, 128, 256, 512, 512, 32), sides)
+    ]
     assert m.out_channels == (64, 128, 256, 512, 512, 32)
-    m = DilatedVGG(fc_channels=16, out_indices=(4, )).eval()
-    assert m.out_channels == (512, )
+    m = DilatedVGG(fc_channels=16, out_indices=(4,)).eval()
+    assert m.out_channels == (512,)
     with torch.no_grad():
-        (out, ) = m(torch.rand(1, 3, size, size))
+        (out,) = m(torch.rand(1, 3, size, size))
     assert out.shape == (1, 512, sides[4], sides[4])
 
 
@@ -76,7 +96,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match='dilations'):
         DilatedVGG(dilations=(1, 1, 2, 4))
     with pytest.raises(ValueError, match='out_indices'):
-        DilatedVGG(out_indices=(6, ))
+        DilatedVGG(out_indices=(6,))
     with pytest.raises(ValueError, match='frozen_stages'):
         DilatedVGG(frozen_stages=7)
     with pytest.raises(ValueError, match='fc_channels'):
@@ -130,7 +150,7 @@ def test_with_cp_same_outputs_and_gradients(monkeypatch):
     for model in (ref, cp_model):
         torch.manual_seed(1)
         inp = x.clone().requires_grad_(True)
-        (out, ) = model(inp)
+        (out,) = model(inp)
         (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
         results.append((out.detach(), inp.grad, {n: p.grad for n, p in model.named_parameters()}))
     assert len(calls) == 6 and set(calls) == {False}  # conv1..conv5 levels + the fc6/fc7 level
@@ -169,3 +189,35 @@ def test_default_init_and_registry():
     with pytest.warns(UserWarning, match='deprecated'):
         m = DilatedVGG(fc_channels=16, pretrained='x.pth')
     assert m.init_cfg == dict(type='Pretrained', checkpoint='x.pth')
+
+
+def test_block_dilations_per_conv():
+    m = DilatedVGG(fc_channels=16, block_dilations={5: (1, 2, 5), 6: (3,)})
+    assert [getattr(m, f'conv5_{j}').conv.dilation for j in (1, 2, 3)] == [(1, 1), (2, 2), (5, 5)]
+    assert [getattr(m, f'conv5_{j}').conv.padding for j in (1, 2, 3)] == [(1, 1), (2, 2), (5, 5)]
+    assert m.fc6.conv.dilation == (3, 3) and m.fc6.conv.padding == (9, 9)
+    assert m.conv4_3.conv.dilation == (1, 1)
+    # rates are not weights: same keys, same output side (stride 8)
+    default = DilatedVGG(fc_channels=16)
+    assert m.state_dict().keys() == default.state_dict().keys()
+    assert m.eval()(torch.rand(1, 3, 33, 33))[0].shape == (1, 16, 5, 5)
+    # the default schedule spelled per conv is the same network
+    m.load_state_dict(default.state_dict())
+    same = DilatedVGG(fc_channels=16, block_dilations={5: (2,), 6: (4,)}).eval()
+    same.load_state_dict(default.state_dict())
+    x = torch.rand(1, 3, 40, 40)
+    assert torch.equal(same(x)[0], default.eval()(x)[0])
+    assert not torch.allclose(m(x)[0], default(x)[0])
+
+
+def test_block_dilations_bad_arguments():
+    with pytest.raises(
+        ValueError,
+        match=r'block_dilations\[5\] must give 3 rates .*'
+        r'valid lengths: \(1, 3\)\); got 2',
+    ):
+        DilatedVGG(block_dilations={5: (1, 2)})
+    with pytest.raises(ValueError, match=r'unknown level 7; valid levels are 1..6'):
+        DilatedVGG(block_dilations={7: (1,)})
+    with pytest.raises(ValueError, match=r'block_dilations\[6\] must be .*positive ints'):
+        DilatedVGG(block_dilations={6: (-4,)})

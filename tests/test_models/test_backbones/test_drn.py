@@ -6,10 +6,10 @@ import torch
 import torch.nn as nn
 from mmengine.model import revert_sync_batchnorm
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
-
 from mmseg.registry import MODELS
-from mmseg_dilated.models.backbones import DRN
+
 from mmseg_dilated.models import common
+from mmseg_dilated.models.backbones import DRN
 from mmseg_dilated.models.backbones import drn as drn_module
 
 # Parameters of the authors' drn.py (fyu/drn) backbones, everything but ``fc``.
@@ -60,18 +60,21 @@ def test_invalid_variant(arch, depth):
 
 @pytest.mark.parametrize(
     'kwargs,name',
-    [(dict(strides=(1, 2, 2, 2)), 'strides'),
-     (dict(dilations=(1, 1, 1, 1, 2, 4, 2, 0)), 'dilations'),
-     (dict(dilations='12'), 'dilations'),
-     (dict(out_indices=(8, )), 'out_indices'),
-     (dict(out_indices=(3, 1)), 'out_indices'),
-     (dict(frozen_stages=9), 'frozen_stages'),
-     (dict(dilation_mode='paper'), 'dilation_mode'),
-     (dict(num_levels=9), 'num_levels'),
-     (dict(num_levels=0), 'num_levels'),
-     (dict(num_levels=3, out_indices=(3, )), 'out_indices'),
-     (dict(num_levels=3, frozen_stages=4), 'frozen_stages'),
-     (dict(base_channels=0), 'base_channels')])
+    [
+        (dict(strides=(1, 2, 2, 2)), 'strides'),
+        (dict(dilations=(1, 1, 1, 1, 2, 4, 2, 0)), 'dilations'),
+        (dict(dilations='12'), 'dilations'),
+        (dict(out_indices=(8,)), 'out_indices'),
+        (dict(out_indices=(3, 1)), 'out_indices'),
+        (dict(frozen_stages=9), 'frozen_stages'),
+        (dict(dilation_mode='paper'), 'dilation_mode'),
+        (dict(num_levels=9), 'num_levels'),
+        (dict(num_levels=0), 'num_levels'),
+        (dict(num_levels=3, out_indices=(3,)), 'out_indices'),
+        (dict(num_levels=3, frozen_stages=4), 'frozen_stages'),
+        (dict(base_channels=0), 'base_channels'),
+    ],
+)
 def test_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         meta_drn(arch='D', depth=22, **kwargs)
@@ -81,10 +84,15 @@ def test_per_level_arguments_follow_arch():
     with pytest.raises(ValueError, match=r'strides must be 4 positive ints'):
         meta_drn(arch='A', depth=18, strides=(1, 2, 2, 2, 1, 1, 1, 1))
     # a valid override: output stride 16 for DRN-D (layer5 strided, no dilation)
-    m = DRN(arch='D', depth=22, base_channels=2, strides=(1, 2, 2, 2, 2, 1, 1, 1),
-            dilations=(1, 1, 1, 1, 1, 2, 2, 1)).eval()
+    m = DRN(
+        arch='D',
+        depth=22,
+        base_channels=2,
+        strides=(1, 2, 2, 2, 2, 1, 1, 1),
+        dilations=(1, 1, 1, 1, 1, 2, 2, 1),
+    ).eval()
     with torch.no_grad():
-        (out, ) = m(torch.rand(1, 3, 64, 64))
+        (out,) = m(torch.rand(1, 3, 64, 64))
     assert out.shape[-2:] == (4, 4)
 
 
@@ -188,7 +196,7 @@ def test_structure_drn_a():
 def test_output_stride_8_any_size(arch, depth, size, expected):
     m = DRN(arch=arch, depth=depth, base_channels=2 if arch != 'A' else 4).eval()
     with torch.no_grad():
-        (out, ) = m(torch.rand(1, 3, size, size))
+        (out,) = m(torch.rand(1, 3, size, size))
     assert out.shape == (1, m.out_channels[0], expected, expected)
 
 
@@ -196,9 +204,16 @@ def test_out_indices_levels_and_channels():
     m = DRN(arch='D', depth=22, base_channels=4, out_indices=tuple(range(8))).eval()
     with torch.no_grad():
         outs = m(torch.rand(1, 3, 33, 33))
-    assert [tuple(o.shape[1:]) for o in outs] == [(4, 33, 33), (8, 17, 17), (16, 9, 9),
-                                                  (32, 5, 5), (64, 5, 5), (128, 5, 5),
-                                                  (128, 5, 5), (128, 5, 5)]
+    assert [tuple(o.shape[1:]) for o in outs] == [
+        (4, 33, 33),
+        (8, 17, 17),
+        (16, 9, 9),
+        (32, 5, 5),
+        (64, 5, 5),
+        (128, 5, 5),
+        (128, 5, 5),
+        (128, 5, 5),
+    ]
     assert m.out_channels == tuple(o.shape[1] for o in outs)
 
     m = DRN(arch='D', depth=22, out_indices=(1, 3, 7)).eval()  # docstring example
@@ -210,24 +225,24 @@ def test_out_indices_levels_and_channels():
     a = DRN(arch='A', depth=50, base_channels=4, out_indices=(0, 1, 2, 3)).eval()
     with torch.no_grad():
         outs = a(torch.rand(1, 3, 33, 33))
-    assert [tuple(o.shape[1:]) for o in outs] == [(16, 9, 9), (32, 5, 5), (64, 5, 5),
-                                                  (128, 5, 5)]
+    assert [tuple(o.shape[1:]) for o in outs] == [(16, 9, 9), (32, 5, 5), (64, 5, 5), (128, 5, 5)]
     assert a.out_channels == (16, 32, 64, 128)
-    assert DRN(arch='C', depth=26, base_channels=2).out_indices == (7, )
+    assert DRN(arch='C', depth=26, base_channels=2).out_indices == (7,)
 
 
 @pytest.mark.parametrize('arch,depth,num_levels', [('D', 22, 3), ('C', 26, 5), ('A', 18, 2)])
 def test_num_levels_builds_a_prefix_of_the_full_network(arch, depth, num_levels):
-    full = DRN(arch=arch, depth=depth, base_channels=4, out_indices=(num_levels - 1, )).eval()
+    full = DRN(arch=arch, depth=depth, base_channels=4, out_indices=(num_levels - 1,)).eval()
     short = DRN(arch=arch, depth=depth, base_channels=4, num_levels=num_levels).eval()
     # Exactly the stem and layer1..layer{num_levels} of the full network, same shapes.
     kept = {f'layer{i}.' for i in range(num_levels + 1)} | {'conv1.', 'bn1.'}
-    expected = {k: v.shape for k, v in full.state_dict().items()
-                if any(k.startswith(p) for p in kept)}
+    expected = {
+        k: v.shape for k, v in full.state_dict().items() if any(k.startswith(p) for p in kept)
+    }
     assert {k: v.shape for k, v in short.state_dict().items()} == expected
     assert len(expected) < len(full.state_dict())
-    assert short.out_indices == (num_levels - 1, )
-    assert short.out_channels == (full.level_channels[num_levels - 1], )
+    assert short.out_indices == (num_levels - 1,)
+    assert short.out_channels == (full.level_channels[num_levels - 1],)
     # With the full network's weights it returns that level's output.
     short.load_state_dict(full.state_dict(), strict=False)
     x = torch.rand(1, 3, 37, 37)
@@ -235,8 +250,10 @@ def test_num_levels_builds_a_prefix_of_the_full_network(arch, depth, num_levels)
         torch.testing.assert_close(short(x)[0], full(x)[0], rtol=0, atol=0)
 
 
-@pytest.mark.parametrize('arch,depth,stem', [('D', 22, ['layer0']), ('C', 26, ['conv1', 'bn1']),
-                                             ('A', 18, ['conv1', 'bn1'])])
+@pytest.mark.parametrize(
+    'arch,depth,stem',
+    [('D', 22, ['layer0']), ('C', 26, ['conv1', 'bn1']), ('A', 18, ['conv1', 'bn1'])],
+)
 def test_frozen_stages(arch, depth, stem):
     m = DRN(arch=arch, depth=depth, base_channels=4, frozen_stages=2)
     m.train()
@@ -275,12 +292,16 @@ def test_norm_eval_keeps_bn_statistics():
 
 @pytest.mark.parametrize('arch,depth', [('D', 54), ('C', 26), ('A', 18)])
 def test_group_norm(arch, depth):
-    m = DRN(arch=arch, depth=depth, base_channels=8,
-            norm_cfg=dict(type='GN', num_groups=4, requires_grad=True))
+    m = DRN(
+        arch=arch,
+        depth=depth,
+        base_channels=8,
+        norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
+    )
     assert not any(isinstance(x, _BatchNorm) for x in m.modules())
     assert any(isinstance(x, nn.GroupNorm) for x in m.modules())
     m.init_weights()
-    (out, ) = m(torch.rand(1, 3, 33, 33))
+    (out,) = m(torch.rand(1, 3, 33, 33))
     assert out.shape == (1, m.out_channels[0], 5, 5)
 
 
@@ -292,7 +313,7 @@ def test_sync_bn_builds_and_reverts():
     m = revert_sync_batchnorm(m).eval()
     assert not any(isinstance(x, nn.SyncBatchNorm) for x in m.modules())
     with torch.no_grad():
-        (out, ) = m(torch.rand(1, 3, 33, 33))
+        (out,) = m(torch.rand(1, 3, 33, 33))
     assert out.shape == (1, 128, 5, 5)
 
 
@@ -318,10 +339,15 @@ def test_with_cp_same_outputs_and_gradients(arch, depth, monkeypatch):
     results = []
     for model in (ref, cp_model):
         inp = x.clone().requires_grad_(True)
-        (out, ) = model(inp)
+        (out,) = model(inp)
         (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
-        results.append((out.detach(), inp.grad,
-                        {n: p.grad for n, p in model.named_parameters() if p.requires_grad}))
+        results.append(
+            (
+                out.detach(),
+                inp.grad,
+                {n: p.grad for n, p in model.named_parameters() if p.requires_grad},
+            )
+        )
         if model is ref:
             assert not calls
     # one checkpoint per residual block / conv unit (the stem is not checkpointed)
@@ -339,7 +365,8 @@ def test_default_init_matches_reference():
     m = DRN(arch='D', depth=22)
     m.init_weights()
     w = m.layer6[1].conv1.weight  # 512 x 512 x 3 x 3
-    assert abs(w.std().item() - math.sqrt(2.0 / (3 * 3 * 512))) < 0.02 * math.sqrt(2.0 / 4608)
+    std = math.sqrt(2.0 / (3 * 3 * 512))
+    assert abs(w.std().item() - std) < 0.02 * std
     assert abs(w.mean().item()) < 1e-3
     for mod in m.modules():
         if isinstance(mod, _BatchNorm):
@@ -358,11 +385,13 @@ def test_registry_and_pretrained_alias(tmp_path):
         DRN(pretrained=1)
 
 
-@pytest.mark.parametrize('arch,depth,gmacs', [('D', 22, 68.2), ('D', 38, 110.5), ('C', 26, 88.8),
-                                              ('D', 105, 226.9)])
+@pytest.mark.parametrize(
+    'arch,depth,gmacs', [('D', 22, 68.2), ('D', 38, 110.5), ('C', 26, 88.8), ('D', 105, 226.9)]
+)
 def test_cost_matches_reference_measurement(arch, depth, gmacs):
-    """GMACs of the authors' drn.py backbones (fyu/drn) at 512x512. Counted here on the meta device: conv and
-    norm MACs; the reference counter also counts the ReLUs / additions, hence up to 0.5% more."""
+    """GMACs of the authors' drn.py backbones (fyu/drn) at 512x512. Counted here on the meta
+    device: conv and norm MACs; the reference counter also counts the ReLUs / additions, hence up
+    to 0.5% more."""
     counted = []
 
     def hook(mod, inp, out):
@@ -376,6 +405,89 @@ def test_cost_matches_reference_measurement(arch, depth, gmacs):
         for mod in m.modules():
             if isinstance(mod, (nn.Conv2d, _BatchNorm)):
                 mod.register_forward_hook(hook)
-        (out, ) = m(torch.empty(1, 3, 512, 512))
+        (out,) = m(torch.empty(1, 3, 512, 512))
     assert out.shape == (1, m.out_channels[0], 64, 64)
     assert 0.995 * gmacs <= sum(counted) / 1e9 <= gmacs
+
+
+def _block_rates(level):
+    """Dilations of every 3x3 conv of a built level, in forward order."""
+    return [
+        m.dilation[0] for m in level.modules() if isinstance(m, nn.Conv2d) and m.kernel_size[0] == 3
+    ]
+
+
+def test_block_dilations_hdc_schedule():
+    # Wang et al.'s example: layer5's six blocks cycle (1, 2, 5), layer6's three get 5, 9, 17;
+    # each basic block takes its rate for both of its 3x3 convs.
+    m = DRN(arch='D', depth=38, block_dilations={5: (1, 2, 5), 6: (5, 9, 17)})
+    assert _block_rates(m.layer5) == [1, 1, 2, 2, 5, 5, 1, 1, 2, 2, 5, 5]
+    assert _block_rates(m.layer6) == [5, 5, 9, 9, 17, 17]
+    assert _block_rates(m.layer7) == [2] and _block_rates(m.layer4) == [1] * 8
+    for conv in m.layer6.modules():
+        if isinstance(conv, nn.Conv2d) and conv.kernel_size[0] == 3:
+            assert conv.padding == conv.dilation  # 'same' padding: the output side is unchanged
+    assert m.block_dilations == {5: (1, 2, 5, 1, 2, 5), 6: (5, 9, 17)}
+    # rates are not weights: the authors' parameter count and state-dict keys stay
+    assert sum(p.numel() for p in m.parameters()) == REFERENCE_PARAMS[('D', 38)]
+    default = DRN(arch='D', depth=38)
+    assert m.state_dict().keys() == default.state_dict().keys()
+    x = torch.rand(1, 3, 33, 33)
+    assert m.eval()(x)[0].shape == default.eval()(x)[0].shape == (1, 512, 5, 5)
+
+
+def test_block_dilations_of_the_default_schedule_are_bit_exact():
+    # DRN-D's reference layer5/6 are (2, 2) and (4, 4) in every block: the same rates as
+    # per-block cycles give the same network, weight for weight, output for output.
+    torch.manual_seed(0)
+    default = DRN(arch='D', depth=22, base_channels=4).eval()
+    explicit = DRN(
+        arch='D', depth=22, base_channels=4, block_dilations={5: (2,), 6: (4, 4), 7: (2,)}
+    ).eval()
+    explicit.load_state_dict(default.state_dict())
+    x = torch.rand(2, 3, 40, 40)
+    assert torch.equal(default(x)[0], explicit(x)[0])
+    # and another schedule changes the output
+    hdc = DRN(arch='D', depth=22, base_channels=4, block_dilations={5: (1, 2)}).eval()
+    hdc.load_state_dict(default.state_dict())
+    assert not torch.allclose(default(x)[0], hdc(x)[0])
+
+
+@pytest.mark.parametrize(
+    'arch, depth, level, rates, convs',
+    [
+        ('D', 40, 7, (1, 2), [1, 2]),  # a conv-norm-ReLU level: one rate per conv
+        ('D', 54, 6, (1, 2, 5), [1, 2, 5]),  # bottlenecks: the one 3x3 of each block
+        ('A', 18, 4, (1, 3), [1, 1, 3, 3]),  # DRN-A: the reference leaves layer4's first block at 1
+        ('C', 26, 8, (3,), [3, 3]),  # DRN-C's degridding basic block without shortcut
+    ],
+)
+def test_block_dilations_every_level_kind(arch, depth, level, rates, convs):
+    m = DRN(arch=arch, depth=depth, block_dilations={level: rates})
+    assert _block_rates(getattr(m, f'layer{level}')) == convs
+
+
+def test_block_dilations_bad_arguments():
+    with pytest.raises(
+        ValueError,
+        match=r'block_dilations\[5\] must give 6 rates .*'
+        r'valid lengths: \(1, 2, 3, 6\)\); got 4: \(1, 2, 5, 9\)',
+    ):
+        DRN(arch='D', depth=38, block_dilations={5: (1, 2, 5, 9)})
+    with pytest.raises(ValueError, match=r'unknown level 9; valid levels are 1..8'):
+        DRN(arch='D', depth=38, block_dilations={9: (1,)})
+    # a level that num_levels does not build is unknown too
+    with pytest.raises(ValueError, match=r'unknown level 5; valid levels are 1..3'):
+        DRN(arch='D', depth=22, num_levels=3, block_dilations={5: (1, 2)})
+    with pytest.raises(
+        ValueError,
+        match=r'block_dilations\[5\] must be .*positive ints.*'
+        r'\(1, 0, 2\)',
+    ):
+        DRN(arch='D', depth=38, block_dilations={5: (1, 0, 2)})
+    with pytest.raises(ValueError, match=r'block_dilations must be a dict'):
+        DRN(arch='D', depth=38, block_dilations=[1, 2, 5])
+    # keys given as strings (e.g. by --cfg-options) are level numbers as well
+    assert DRN(arch='D', depth=38, block_dilations={'5': [1, 2]}).block_dilations == {
+        5: (1, 2, 1, 2, 1, 2)
+    }

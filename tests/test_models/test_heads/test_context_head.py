@@ -32,9 +32,7 @@ def _head(**kwargs):
 
 @pytest.mark.parametrize('schedule', SCHEDULES)
 @pytest.mark.parametrize('module_type', ['basic', 'large'])
-@pytest.mark.parametrize('padding,pad_input', [('same', False),
-                                               ('valid', True),
-                                               ('valid', False)])
+@pytest.mark.parametrize('padding,pad_input', [('same', False), ('valid', True), ('valid', False)])
 def test_identity_init(schedule, module_type, padding, pad_input):
     dilations = SCHEDULES[schedule]
     num_maps = 2
@@ -44,7 +42,8 @@ def test_identity_init(schedule, module_type, padding, pad_input):
         dilations=dilations,
         padding=padding,
         pad_input=pad_input,
-        noise_std=0.)
+        noise_std=0.0,
+    )
     margin = sum(dilations)  # a 3x3 layer with dilation d reads d per side
     size = 2 * margin + 3 if (padding, pad_input) == ('valid', False) else 9
     x = _scores(num_maps, size, size)
@@ -68,7 +67,9 @@ def test_identity_survives_init_weights(schedule):
             num_classes=3,
             dilations=SCHEDULES[schedule],
             module_type='large',
-            noise_std=0.))
+            noise_std=0.0,
+        )
+    )
     head.init_weights()
     x = _scores(3, 10, 10)
     with torch.no_grad():
@@ -112,18 +113,14 @@ def test_large_noise_init():
 
 
 def test_receptive_fields():
-    assert _head(dilations=VOC).receptive_fields == (3, 5, 9, 17, 33, 65, 67,
-                                                     67)
+    assert _head(dilations=VOC).receptive_fields == (3, 5, 9, 17, 33, 65, 67, 67)
     assert _head().margin == 33
     # By hand, r_i = r_{i-1} + (k_i - 1) * d_i: 3x3 layers add 2 d, the final
     # 1x1 adds nothing.
     # KITTI: 1+2=3, +2=5, +4=9, +8=17, +16=33, +2=35, +0=35
-    assert _head(dilations=KITTI).receptive_fields == (3, 5, 9, 17, 33, 35,
-                                                       35)
+    assert _head(dilations=KITTI).receptive_fields == (3, 5, 9, 17, 33, 35, 35)
     # Cityscapes: ..., 33, +32=65, +64=129, +128=257, +2=259, +0=259
-    assert _head(dilations=CITYSCAPES).receptive_fields == (3, 5, 9, 17, 33,
-                                                            65, 129, 257,
-                                                            259, 259)
+    assert _head(dilations=CITYSCAPES).receptive_fields == (3, 5, 9, 17, 33, 65, 129, 257, 259, 259)
     for dilations in SCHEDULES.values():
         fields, field = [], 1
         for k, d in [(3, d) for d in dilations] + [(1, 1)]:
@@ -140,11 +137,10 @@ def test_widths_and_params():
     assert [m.conv.dilation[0] for m in large.context_convs] == list(VOC)
     # The rule 2 C max(d_1..d_i) on the Cityscapes schedule.
     city = _head(num_classes=19, module_type='large', dilations=CITYSCAPES)
-    assert city.context_widths == tuple(
-        19 * m for m in (2, 2, 4, 8, 16, 32, 64, 128, 128, 1))
+    assert city.context_widths == tuple(19 * m for m in (2, 2, 4, 8, 16, 32, 64, 128, 128, 1))
 
     basic = _head(num_classes=21)
-    assert basic.context_widths == (21, ) * 8
+    assert basic.context_widths == (21,) * 8
     assert basic.channels == 21
     # About 64 C^2 (paper); exactly 7 layers * 9 C^2 + C^2 (1x1) + 8 C biases.
     c = 21
@@ -186,15 +182,16 @@ def test_with_cp(module_type):
     for p in ref.parameters():
         p.data.add_(0.1 * torch.randn_like(p))
     cp_head.load_state_dict(ref.state_dict())
-    assert_head_same_outputs_and_grads(ref, cp_head, torch.randn(2, 8, 12, 12),
-                                       torch.randn(2, 3, 12, 12))
+    assert_head_same_outputs_and_grads(
+        ref, cp_head, torch.randn(2, 8, 12, 12), torch.randn(2, 3, 12, 12)
+    )
 
 
 @pytest.mark.parametrize('in_channels', [512, 2048])  # DRN, ResNetV1c-D8
 def test_backbone_widths(in_channels):
     head = _head(
-        in_channels=in_channels, num_classes=19, module_type='large',
-        norm_cfg=dict(type='BN'))
+        in_channels=in_channels, num_classes=19, module_type='large', norm_cfg=dict(type='BN')
+    )
     # norm_cfg reaches the classifier only.
     assert head.classifier.with_norm
     assert all(not m.with_norm for m in head.context_convs)
@@ -224,8 +221,7 @@ def test_bad_arguments():
 def test_frontend_loss_weight():
     """loss_frontend = weight * the head's loss_decode on the classifier's scores (resized)."""
     torch.manual_seed(0)
-    head = _head(num_classes=3, module_type='basic', dropout_ratio=0.0,
-                 frontend_loss_weight=0.4)
+    head = _head(num_classes=3, module_type='basic', dropout_ratio=0.0, frontend_loss_weight=0.4)
     feats = [torch.randn(2, 8, 6, 6)]
     samples = []
     for _ in range(2):

@@ -16,8 +16,11 @@ def _rates(head):
     """Dilation of each conv branch, read from the modules themselves."""
     rates = []
     for branch in head.aspp_modules:
-        conv = (branch.depthwise_conv.conv if isinstance(
-            branch, DepthwiseSeparableConvModule) else branch.conv)
+        conv = (
+            branch.depthwise_conv.conv
+            if isinstance(branch, DepthwiseSeparableConvModule)
+            else branch.conv
+        )
         rates.append(conv.dilation[0])
     return tuple(rates)
 
@@ -25,8 +28,8 @@ def _rates(head):
 def test_parity_with_mmseg_aspp_head():
     torch.manual_seed(0)
     common = dict(
-        in_channels=32, channels=16, num_classes=7, norm_cfg=BN,
-        dilations=(1, 12, 24, 36))
+        in_channels=32, channels=16, num_classes=7, norm_cfg=BN, dilations=(1, 12, 24, 36)
+    )
     theirs = ASPPHead(**common)
     ours = DilatedASPPHead(fusion_kernel_size=3, **common)
     # Non-trivial BN statistics and affine parameters.
@@ -50,24 +53,20 @@ def test_parity_with_mmseg_aspp_head():
     assert torch.allclose(out, expected, atol=1e-6)
 
 
-@pytest.mark.parametrize('output_stride,rates', [(16, (1, 6, 12, 18)),
-                                                 (8, (1, 12, 24, 36)),
-                                                 (None, (1, 12, 24, 36))])
+@pytest.mark.parametrize(
+    'output_stride,rates', [(16, (1, 6, 12, 18)), (8, (1, 12, 24, 36)), (None, (1, 12, 24, 36))]
+)
 def test_rates_follow_output_stride(output_stride, rates):
-    head = DilatedASPPHead(
-        in_channels=16, channels=8, num_classes=3,
-        output_stride=output_stride)
+    head = DilatedASPPHead(in_channels=16, channels=8, num_classes=3, output_stride=output_stride)
     assert head.dilations == rates
     assert _rates(head) == rates
     kernels = [b.conv.kernel_size for b in head.aspp_modules]
     assert kernels == [(1, 1), (3, 3), (3, 3), (3, 3)]
-    assert [b.conv.padding for b in head.aspp_modules] == [
-        (0, 0)] + [(r, r) for r in rates[1:]]
+    assert [b.conv.padding for b in head.aspp_modules] == [(0, 0)] + [(r, r) for r in rates[1:]]
 
 
 def test_paper_defaults():
-    head = DilatedASPPHead(
-        in_channels=16, channels=8, num_classes=3, norm_cfg=BN)
+    head = DilatedASPPHead(in_channels=16, channels=8, num_classes=3, norm_cfg=BN)
     # Image pooling: global average pool, 1x1 conv, BN, ReLU.
     pool, conv = head.image_pool
     assert isinstance(pool, torch.nn.AdaptiveAvgPool2d)
@@ -83,8 +82,7 @@ def test_paper_defaults():
 
 
 def test_rates_given_directly():
-    head = DilatedASPPHead(
-        in_channels=16, channels=8, num_classes=3, dilations=(1, 3, 5))
+    head = DilatedASPPHead(in_channels=16, channels=8, num_classes=3, dilations=(1, 3, 5))
     assert _rates(head) == (1, 3, 5)
     assert head.output_stride is None
     assert head.bottleneck.conv.in_channels == 4 * 8
@@ -92,7 +90,7 @@ def test_rates_given_directly():
 
 
 def test_image_pooling_off():
-    kwargs = dict(in_channels=4, channels=4, num_classes=2, dilations=(1, ))
+    kwargs = dict(in_channels=4, channels=4, num_classes=2, dilations=(1,))
     local = DilatedASPPHead(image_pooling=False, **kwargs)
     assert local.image_pool is None
     assert local.bottleneck.conv.in_channels == 4
@@ -106,8 +104,7 @@ def test_image_pooling_off():
     y[..., 0, 0] += 5
     with torch.no_grad():
         assert torch.equal(local([x])[..., -1, -1], local([y])[..., -1, -1])
-        assert not torch.equal(pooled([x])[..., -1, -1],
-                               pooled([y])[..., -1, -1])
+        assert not torch.equal(pooled([x])[..., -1, -1], pooled([y])[..., -1, -1])
 
 
 def test_separable():
@@ -130,9 +127,7 @@ def test_separable():
 
 def test_backbone_widths():
     for in_channels in (512, 2048):  # DRN, ResNetV1c-D8
-        head = DilatedASPPHead(
-            in_channels=in_channels, channels=16, num_classes=19,
-            norm_cfg=BN)
+        head = DilatedASPPHead(in_channels=in_channels, channels=16, num_classes=19, norm_cfg=BN)
         out = head([torch.randn(2, in_channels, 9, 9)])
         assert out.shape == (2, 19, 9, 9)
 
@@ -141,13 +136,20 @@ def test_backbone_widths():
 def test_with_cp(separable):
     torch.manual_seed(0)
     kwargs = dict(
-        in_channels=16, channels=8, num_classes=4, dropout_ratio=0,
-        norm_cfg=BN, dilations=(1, 2, 3), separable=separable)
+        in_channels=16,
+        channels=8,
+        num_classes=4,
+        dropout_ratio=0,
+        norm_cfg=BN,
+        dilations=(1, 2, 3),
+        separable=separable,
+    )
     ref = DilatedASPPHead(**kwargs)
     cp_head = DilatedASPPHead(with_cp=True, **kwargs)
     cp_head.load_state_dict(ref.state_dict())
-    assert_head_same_outputs_and_grads(ref, cp_head, torch.randn(2, 16, 10, 10),
-                                       torch.randn(2, 4, 10, 10))
+    assert_head_same_outputs_and_grads(
+        ref, cp_head, torch.randn(2, 16, 10, 10), torch.randn(2, 4, 10, 10)
+    )
 
 
 def test_bad_arguments():
@@ -171,11 +173,10 @@ def test_channels_last_input_stays_channels_last():
     transposes it back on every forward); the output is unchanged."""
     torch.manual_seed(0)
     head = DilatedASPPHead(
-        in_channels=16, channels=8, num_classes=3, norm_cfg=BN,
-        dilations=(1, 2, 3)).eval()
+        in_channels=16, channels=8, num_classes=3, norm_cfg=BN, dilations=(1, 2, 3)
+    ).eval()
     fused_inputs = []
-    head.bottleneck.register_forward_pre_hook(
-        lambda m, args: fused_inputs.append(args[0]))
+    head.bottleneck.register_forward_pre_hook(lambda m, args: fused_inputs.append(args[0]))
     x = torch.randn(2, 16, 11, 13)
     x_nhwc = x.contiguous(memory_format=torch.channels_last)
     head_nhwc = copy.deepcopy(head).to(memory_format=torch.channels_last)
