@@ -24,6 +24,7 @@ Use it in place of ``CheckpointHook`` (every config of this package does, throug
 
     default_hooks = dict(checkpoint=dict(type='ResumableCheckpointHook', interval=2000))
 """
+
 import contextlib
 import io
 import logging
@@ -36,8 +37,8 @@ from mmengine.dist import all_gather_object, get_dist_info
 from mmengine.hooks import CheckpointHook
 from mmengine.hooks import checkpoint_hook as _mmengine_checkpoint_hook
 from mmengine.logging import print_log
-
 from mmseg.registry import HOOKS
+
 from ..utils.checkpoint import atomic_write
 
 __all__ = ['ResumableCheckpointHook', 'rng_states', 'set_rng_states']
@@ -48,8 +49,9 @@ RNG_KEY = 'rng_states'
 def rng_states() -> Dict:
     """The states of this process's torch, CUDA (where initialised), numpy and ``random``
     generators."""
-    states = dict(torch=torch.get_rng_state(), numpy=np.random.get_state(),
-                  python=random.getstate())
+    states = dict(
+        torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate()
+    )
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         states['cuda'] = torch.cuda.get_rng_state_all()
     return states
@@ -84,6 +86,7 @@ def _atomic_local_writes():
     """While saving: mmengine's local file backend (which writes the checkpoint) and the hook's
     ``open`` (which writes ``last_checkpoint``) write atomically."""
     from mmengine.fileio.backends import LocalBackend
+
     original_put = LocalBackend.put
 
     def put(self, obj, filepath):
@@ -155,21 +158,29 @@ class ResumableCheckpointHook(CheckpointHook):
         saved = checkpoint.get(RNG_KEY)
         rank, world_size = get_dist_info()
         if saved is None:
-            print_log('The checkpoint holds no random generator states (it was saved by a plain '
-                      'CheckpointHook): the resumed run draws other random numbers than an '
-                      'uninterrupted run would.', logger='current', level=logging.WARNING)
+            print_log(
+                'The checkpoint holds no random generator states (it was saved by a plain '
+                'CheckpointHook): the resumed run draws other random numbers than an '
+                'uninterrupted run would.',
+                logger='current',
+                level=logging.WARNING,
+            )
             return
         if len(saved) != world_size:
-            print_log(f'The checkpoint holds the random generators of {len(saved)} processes and '
-                      f'this run has {world_size}: they are not restored, so the resumed run draws '
-                      'other random numbers than an uninterrupted run would.', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                f'The checkpoint holds the random generators of {len(saved)} processes and '
+                f'this run has {world_size}: they are not restored, so the resumed run draws '
+                'other random numbers than an uninterrupted run would.',
+                logger='current',
+                level=logging.WARNING,
+            )
             return
         loop = runner.train_loop
         if hasattr(loop, 'dataloader_iterator'):
             # mmengine calls this hook before it sets the loop's iteration from the checkpoint
             loop.dataloader_iterator = _RestoreBeforeBatch(
-                loop.dataloader_iterator, checkpoint['meta']['iter'], saved[rank])
+                loop.dataloader_iterator, checkpoint['meta']['iter'], saved[rank]
+            )
         else:  # epoch-based loops start a new data iterator at the resumed epoch
             set_rng_states(saved[rank])
 

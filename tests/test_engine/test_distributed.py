@@ -1,6 +1,7 @@
 """Data-parallel training on CPU processes (gloo) through tools/dist_train.sh: SyncBN configs train,
 2 processes x 4 images train the same weights as 1 process x 8, and two "nodes" rendezvous over
 NNODES / NODE_RANK / MASTER_ADDR / PORT."""
+
 import os
 import os.path as osp
 import subprocess
@@ -17,16 +18,29 @@ TRAIN = osp.join(REPO, 'tools', 'train.py')
 DATA = osp.join(REPO, 'tests', 'data')
 
 
-
 def _env(port, **extra):
     return dict(PYTHON=sys.executable, PORT=str(port), OMP_NUM_THREADS='1', **extra)
 
 
 def test_syncbn_config_trains_on_two_cpu_processes(tmp_path):
-    out = assert_ok(run_tool(['bash', DIST_TRAIN, osp.join(DATA, 'context_tiny_syncbn.py'), '2',
-                        '--work-dir', 'work', '--cfg-options', 'train_cfg.max_iters=2',
-                        'train_cfg.val_interval=2'], tmp_path, env=_env(free_port())),
-              'dist_train.sh on a SyncBN config')
+    out = assert_ok(
+        run_tool(
+            [
+                'bash',
+                DIST_TRAIN,
+                osp.join(DATA, 'context_tiny_syncbn.py'),
+                '2',
+                '--work-dir',
+                'work',
+                '--cfg-options',
+                'train_cfg.max_iters=2',
+                'train_cfg.val_interval=2',
+            ],
+            tmp_path,
+            env=_env(free_port()),
+        ),
+        'dist_train.sh on a SyncBN config',
+    )
     assert 'SyncBatchNorm needs GPUs: its layers are reverted to BatchNorm' in out
     assert 'GPU number: 2' in out  # mmengine's name for the world size
     assert (tmp_path / 'work' / 'iter_2.pth').is_file()
@@ -34,16 +48,36 @@ def test_syncbn_config_trains_on_two_cpu_processes(tmp_path):
 
 def test_two_processes_of_four_equal_one_process_of_eight(tmp_path):
     config = osp.join(DATA, 'ddp_equivalence.py')
-    assert_ok(run_tool([sys.executable, TRAIN, config, '--work-dir', 'single'], tmp_path,
-                 env=dict(OMP_NUM_THREADS='2')), 'one process, batch 8')
+    assert_ok(
+        run_tool(
+            [sys.executable, TRAIN, config, '--work-dir', 'single'],
+            tmp_path,
+            env=dict(OMP_NUM_THREADS='2'),
+        ),
+        'one process, batch 8',
+    )
     # two "nodes" of one process each, rendezvousing on 127.0.0.1
     port = free_port()
     nodes = [
-        subprocess.Popen(['bash', DIST_TRAIN, config, '1', '--work-dir', 'dist', '--cfg-options',
-                          'train_dataloader.batch_size=4'], cwd=str(tmp_path),
-                         env=dict(os.environ, **_env(
-                             port, NNODES='2', NODE_RANK=str(rank), MASTER_ADDR='127.0.0.1')),
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [
+                'bash',
+                DIST_TRAIN,
+                config,
+                '1',
+                '--work-dir',
+                'dist',
+                '--cfg-options',
+                'train_dataloader.batch_size=4',
+            ],
+            cwd=str(tmp_path),
+            env=dict(
+                os.environ, **_env(port, NNODES='2', NODE_RANK=str(rank), MASTER_ADDR='127.0.0.1')
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for rank in (0, 1)
     ]
     outs = [node.communicate(timeout=900)[0] for node in nodes]

@@ -4,6 +4,7 @@ run for 30 iterations with checkpoints and validation every 10 (tests/data/resum
 
 The reference is the same run without interruption: after a SIGKILL and a resume, the final
 weights, the optimizer state and every logged loss must equal it bit for bit."""
+
 import json
 import os
 import os.path as osp
@@ -24,9 +25,11 @@ CONFIG = osp.join(DATA, 'resume_toy.py')
 
 
 def _train(cwd, config, work_dir, *extra):
-    return run_tool([sys.executable, TRAIN, config, '--work-dir', work_dir, *extra], cwd,
-                    env=dict(PYTHONPATH=DATA, OMP_NUM_THREADS='1'))
-
+    return run_tool(
+        [sys.executable, TRAIN, config, '--work-dir', work_dir, *extra],
+        cwd,
+        env=dict(PYTHONPATH=DATA, OMP_NUM_THREADS='1'),
+    )
 
 
 def _losses(work_dir):
@@ -63,7 +66,7 @@ def runs(tmp_path_factory):
 
 def test_checkpoints_carry_every_generator(runs):
     ckpt = safe_load(str(runs / 'work_ref' / 'iter_10.pth'), 'cpu')
-    (states, ) = ckpt['rng_states']  # one process
+    (states,) = ckpt['rng_states']  # one process
     assert set(states) >= {'torch', 'numpy', 'python'}
     assert not any(n.endswith('.tmp') for n in os.listdir(runs / 'work_ref'))
 
@@ -106,21 +109,25 @@ def _broken_work_dir(runs, tmp_path, breakage):
 
 def _truncate(work):
     data = (work / 'iter_30.pth').read_bytes()
-    (work / 'iter_30.pth').write_bytes(data[:len(data) // 2])
+    (work / 'iter_30.pth').write_bytes(data[: len(data) // 2])
 
 
-@pytest.mark.parametrize('breakage, problem', [
-    (_truncate, 'truncated or corrupt'),
-    (lambda w: (w / 'iter_30.pth').write_bytes(b''), 'truncated or corrupt'),
-    (lambda w: (w / 'last_checkpoint').write_text(''), None),
-])
+@pytest.mark.parametrize(
+    'breakage, problem',
+    [
+        (_truncate, 'truncated or corrupt'),
+        (lambda w: (w / 'iter_30.pth').write_bytes(b''), 'truncated or corrupt'),
+        (lambda w: (w / 'last_checkpoint').write_text(''), None),
+    ],
+)
 def test_newest_readable_checkpoint_is_found(runs, tmp_path, breakage, problem):
     work = _broken_work_dir(runs, tmp_path, breakage)
     chosen, problems = find_resumable_checkpoint(str(work))
     if problem is None:  # empty last_checkpoint: the newest file is intact
         assert chosen == str(work / 'iter_30.pth')
-        assert problems == [(str(work / 'last_checkpoint'),
-                             'empty (the run was killed while writing it)')]
+        assert problems == [
+            (str(work / 'last_checkpoint'), 'empty (the run was killed while writing it)')
+        ]
     else:
         assert chosen == str(work / 'iter_20.pth')
         assert [p for p, _ in problems] == [str(work / 'iter_30.pth')]
@@ -129,8 +136,10 @@ def test_newest_readable_checkpoint_is_found(runs, tmp_path, breakage, problem):
 
 def test_resume_falls_back_and_says_why(runs, tmp_path):
     work = _broken_work_dir(runs, tmp_path, _truncate)
-    out = assert_ok(_train(tmp_path, CONFIG, str(work), '--resume', '--cfg-options',
-                     'train_cfg.max_iters=21'), 'resuming past a truncated checkpoint')
+    out = assert_ok(
+        _train(tmp_path, CONFIG, str(work), '--resume', '--cfg-options', 'train_cfg.max_iters=21'),
+        'resuming past a truncated checkpoint',
+    )
     assert f'--resume: resuming from {work / "iter_20.pth"}' in out
     assert f'{work / "iter_30.pth"}: Checkpoint' in out
     assert 'resumed epoch: 0, iter: 20' in out
@@ -140,6 +149,7 @@ def test_resume_with_nothing_readable_stops_with_the_list(runs, tmp_path):
     def break_all(work):
         for n in (10, 20, 30):
             (work / f'iter_{n}.pth').write_bytes(b'not a checkpoint')
+
     work = _broken_work_dir(runs, tmp_path, break_all)
     proc = _train(tmp_path, CONFIG, str(work), '--resume')
     assert proc.returncode != 0 and 'Traceback' not in proc.stdout
