@@ -11,6 +11,7 @@ here, it exports these models and agrees with PyTorch, where the dynamo exporter
 ``onnxscript`` and tracing of mmengine's modules that we have not verified. BN is folded into the
 convolutions with ``mmcv.cnn.fuse_conv_bn`` before the export.
 """
+
 import copy
 import warnings
 from typing import Optional, Sequence, Tuple
@@ -20,7 +21,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ['SegmentorForExport', 'build_for_export', 'export_onnx', 'run_onnx', 'check_onnx']
+__all__ = [
+    'SegmentorForExport',
+    'build_for_export',
+    'export_onnx',
+    'ort_session',
+    'run_onnx',
+    'check_onnx',
+    'image_to_export_input',
+]
 
 OPSET = 17
 
@@ -40,7 +49,9 @@ class SegmentorForExport(nn.Module):
         self.argmax = argmax
         self.swap_channels = bool(getattr(preprocessor, 'channel_conversion', False))
         normalize = getattr(preprocessor, '_enable_normalize', False)
-        self.register_buffer('mean', preprocessor.mean.clone() if normalize else torch.zeros(3, 1, 1))
+        self.register_buffer(
+            'mean', preprocessor.mean.clone() if normalize else torch.zeros(3, 1, 1)
+        )
         self.register_buffer('std', preprocessor.std.clone() if normalize else torch.ones(3, 1, 1))
         self.align_corners = segmentor.decode_head.align_corners
 
@@ -48,13 +59,15 @@ class SegmentorForExport(nn.Module):
         x = image[:, [2, 1, 0]] if self.swap_channels else image
         x = (x - self.mean) / self.std
         logits = self.segmentor.decode_head(self.segmentor.extract_feat(x))
-        logits = F.interpolate(logits, size=image.shape[2:], mode='bilinear',
-                               align_corners=self.align_corners)
+        logits = F.interpolate(
+            logits, size=image.shape[2:], mode='bilinear', align_corners=self.align_corners
+        )
         return logits.argmax(dim=1) if self.argmax else logits
 
 
-def build_for_export(config, checkpoint: Optional[str] = None, fuse_bn: bool = True,
-                     argmax: bool = False) -> Tuple[SegmentorForExport, nn.Module]:
+def build_for_export(
+    config, checkpoint: Optional[str] = None, fuse_bn: bool = True, argmax: bool = False
+) -> Tuple[SegmentorForExport, nn.Module]:
     """The export module of a config (and checkpoint), on CPU, in eval mode.
 
     SyncBN becomes BN (as in a single-process run), then, with ``fuse_bn``, every BN is folded
@@ -66,18 +79,16 @@ def build_for_export(config, checkpoint: Optional[str] = None, fuse_bn: bool = T
         second for metadata (classes, palette) and as the reference to check against.
     """
     from mmcv.cnn import fuse_conv_bn
-    from mmengine.model import revert_sync_batchnorm
     from mmengine.runner import load_checkpoint
-    from mmseg.apis import init_model
 
-    model = revert_sync_batchnorm(init_model(config, None, device='cpu'))
+    from ..utils.model_builder import build_segmentor
+
+    model = build_segmentor(config)
     if checkpoint is not None:
         # strict: a graph with some layers left at their initialisation is a silent error
         meta = load_checkpoint(model, checkpoint, map_location='cpu', strict=True).get('meta', {})
         if meta.get('dataset_meta'):
             model.dataset_meta = meta['dataset_meta']
-    if getattr(model, 'dataset_meta', None) is None:
-        model.dataset_meta = _config_dataset_meta(model.cfg)
     model.eval()
     export_model = copy.deepcopy(model)
     if fuse_bn:
@@ -85,20 +96,9 @@ def build_for_export(config, checkpoint: Optional[str] = None, fuse_bn: bool = T
     return SegmentorForExport(export_model, argmax=argmax).eval(), model
 
 
-def _config_dataset_meta(cfg) -> dict:
-    """Classes and palette of the config's test dataset (for drawing), from its class's METAINFO
-    or the config's ``metainfo``."""
-    from mmseg.registry import DATASETS
-
-    from ..utils.launch import iter_leaf_datasets
-    leaf = next(iter_leaf_datasets(cfg.test_dataloader.dataset))
-    meta = dict(getattr(DATASETS.get(leaf['type']), 'METAINFO', {}))
-    meta.update(leaf.get('metainfo') or {})
-    return meta
-
-
-def export_onnx(module: SegmentorForExport, path: str, shape: Sequence[int],
-                dynamic: bool = False) -> None:
+def export_onnx(
+    module: SegmentorForExport, path: str, shape: Sequence[int], dynamic: bool = False
+) -> None:
     """Write ``module`` to ``path`` as ONNX, traced on a ``1 x 3 x H x W`` input.
 
     Args:
@@ -108,24 +108,95 @@ def export_onnx(module: SegmentorForExport, path: str, shape: Sequence[int],
     height, width = shape
     dummy = torch.rand(1, 3, height, width) * 255
     output = 'labels' if module.argmax else 'logits'
-    axes = {'image': {0: 'batch', 2: 'height', 3: 'width'},
-            output: {0: 'batch', 1 + (not module.argmax): 'height',
-                     2 + (not module.argmax): 'width'}} if dynamic else None
+    axes = (
+        {
+            'image': {0: 'batch', 2: 'height', 3: 'width'},
+            output: {
+                0: 'batch',
+                1 + (not module.argmax): 'height',
+                2 + (not module.argmax): 'width',
+            },
+        }
+        if dynamic
+        else None
+    )
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation and tracer notes
-        torch.onnx.export(module, (dummy, ), path, input_names=['image'], output_names=[output],
-                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+        try:
+            torch.onnx.export(
+                module,
+                (dummy,),
+                path,
+                input_names=['image'],
+                output_names=[output],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                dynamo=False,
+            )
+        except torch.onnx.errors.SymbolicValueError as err:
+            if 'adaptive_avg_pool2d' not in str(err):
+                raise
+            # ONNX has no adaptive pooling: the exporter writes a fixed AveragePool, which is
+            # only right when every pooled size divides the feature size (PSPHead's pool_scales)
+            raise ValueError(
+                f"cannot export {height}x{width}: the model pools adaptively (e.g. PSPHead's "
+                'pool_scales) and ONNX can only express that when every output size divides the '
+                'feature map; export a static model of a size whose features divide by all the '
+                'pool scales (DRN, output stride 8: a multiple of 8 x lcm(pool_scales), 48 px '
+                'for (1, 2, 3, 6))'
+            ) from err
 
 
-def run_onnx(path: str, image: np.ndarray) -> np.ndarray:
-    """Run an exported model on a ``N x 3 x H x W`` float32 array with onnxruntime (CPU)."""
+def ort_session(path: str, threads: Optional[int] = None):
+    """An onnxruntime ``InferenceSession`` of an exported model on the CPU.
+
+    Args:
+        threads (int, optional): Intra-op threads (onnxruntime's default: one per physical core).
+            Default: None.
+    """
     import onnxruntime as ort
-    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+
+
+def run_onnx(path, image: np.ndarray) -> np.ndarray:
+    """Run an exported model (a file, or an :func:`ort_session`) on a ``N x 3 x H x W`` float32
+    array with onnxruntime (CPU)."""
+    session = ort_session(path) if isinstance(path, str) else path
     return session.run(None, {session.get_inputs()[0].name: image.astype(np.float32)})[0]
 
 
-def check_onnx(path: str, reference: nn.Module, shape: Sequence[int], argmax: bool = False,
-               batch: int = 1, seed: int = 0) -> dict:
+def image_to_export_input(
+    cfg, image_path: str, shape: Optional[Sequence[int]] = None
+) -> np.ndarray:
+    """An image file as the exported graph takes it: through the config's test pipeline (its
+    loading and resize, as mmseg's ``inference_model`` does), as a ``1 x 3 x H x W`` float32 array
+    of BGR pixel values; resized to ``shape`` (H, W) for a static graph."""
+    import mmcv
+    from mmcv.transforms import Compose
+
+    steps = [
+        step
+        for step in cfg.test_pipeline
+        if step['type'] not in ('LoadAnnotations', 'PackSegInputs')
+    ]
+    image = Compose(steps)(dict(img_path=image_path))['img']  # BGR, resized as in testing
+    if shape is not None and tuple(image.shape[:2]) != tuple(shape):
+        image = mmcv.imresize(image, (shape[1], shape[0]))
+    return np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+def check_onnx(
+    path: str,
+    reference: nn.Module,
+    shape: Sequence[int],
+    argmax: bool = False,
+    batch: int = 1,
+    seed: int = 0,
+) -> dict:
     """Compare the ONNX model with the PyTorch segmentor it came from on a random image.
 
     Args:
@@ -142,8 +213,11 @@ def check_onnx(path: str, reference: nn.Module, shape: Sequence[int], argmax: bo
         logits = SegmentorForExport(reference).eval()(image)
     out = torch.from_numpy(run_onnx(path, image.numpy()))
     labels = out if argmax else out.argmax(dim=1)
-    result = dict(argmax_agreement=(labels == logits.argmax(dim=1)).float().mean().item(),
-                  max_abs_diff=None, max_abs_logit=logits.abs().max().item())
+    result = dict(
+        argmax_agreement=(labels == logits.argmax(dim=1)).float().mean().item(),
+        max_abs_diff=None,
+        max_abs_logit=logits.abs().max().item(),
+    )
     if not argmax:
         result['max_abs_diff'] = (out - logits).abs().max().item()
     return result

@@ -2,6 +2,7 @@
 
 The same command as ``mmseg-dilated export-onnx`` (``mmseg_dilated/cli/export_onnx.py``).
 """
+
 from mmseg_dilated.cli.export_onnx import main
 
 if __name__ == '__main__':
