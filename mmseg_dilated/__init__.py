@@ -6,8 +6,14 @@ checkpoints saved by mmengine's Runner load on torch's weights-only unpickler, m
 datasets name the files of broken samples, and teaches mmengine's Config the ``mmseg_dilated::``
 scope.
 """
+
+from . import (  # noqa: F401
+    datasets,
+    engine,
+    evaluation,
+    models,
+    utils,  # noqa: F401  (safe checkpoint loading first)
+)
 from .version import __version__
-from . import utils  # noqa: F401  (safe checkpoint loading first)
-from . import datasets, engine, evaluation, models  # noqa: F401
 
 __all__ = ['__version__']

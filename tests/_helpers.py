@@ -1,4 +1,5 @@
 """Shared by the tests (importable as `_helpers`: pyproject puts tests/ on sys.path)."""
+
 import os
 import os.path as osp
 import subprocess
@@ -15,13 +16,21 @@ def run_tool(args, cwd, env=None, timeout=900):
     """Run a command line (a list) in ``cwd``; return the CompletedProcess, output merged."""
     full_env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='2')
     full_env.update(env or {})
-    return subprocess.run(args, cwd=str(cwd), env=full_env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    return subprocess.run(
+        args,
+        cwd=str(cwd),
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on now (for a process group's master)."""
     import socket
+
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
@@ -37,6 +46,7 @@ def run_script(monkeypatch, script, *args):
     """Run a command-line script in this process (so monkeypatches reach it), as ``script args``."""
     import runpy
     import sys
+
     monkeypatch.setattr(sys, 'argv', [str(script), *map(str, args)])
     runpy.run_path(str(script), run_name='__main__')
 
@@ -60,6 +70,7 @@ def assert_head_same_outputs_and_grads(ref, other, feats, grad_out, atol=1e-6):
 def load_script(path, name):
     """Import a script under tools/ (not a package) as a module called ``name``."""
     import importlib.util
+
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -69,6 +80,7 @@ def load_script(path, name):
 def tiny_config_at(root):
     """The tiny config with every split's data under ``root``."""
     from mmengine.config import Config
+
     cfg = Config.fromfile(TINY_CONFIG)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = str(root)
@@ -85,10 +97,11 @@ def make_broken_tiny_data(root):
     """
     import numpy as np
     from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
     from PIL import Image
 
     import mmseg_dilated  # noqa: F401
-    from mmseg.registry import DATASETS
+
     cfg = tiny_config_at(root)
     init_default_scope('mmseg')
     DATASETS.build(cfg.train_dataloader.dataset)  # generates train and val
@@ -98,10 +111,11 @@ def make_broken_tiny_data(root):
     label[shapes] = 30
     Image.fromarray(label).save(labels / 'val_00001.png')
     Image.open(labels / 'train_00002.png').resize((50, 64), Image.NEAREST).save(
-        labels / 'train_00002.png')
+        labels / 'train_00002.png'
+    )
     raw = (labels / 'train_00003.png').read_bytes()
-    (labels / 'train_00003.png').write_bytes(raw[:len(raw) // 2])
+    (labels / 'train_00003.png').write_bytes(raw[: len(raw) // 2])
     (images / 'train_00004.jpg').unlink()
     raw = (images / 'train_00005.jpg').read_bytes()
-    (images / 'train_00005.jpg').write_bytes(raw[:len(raw) // 2])
+    (images / 'train_00005.jpg').write_bytes(raw[: len(raw) // 2])
     return cfg, {'out_of_range': int(shapes.sum())}

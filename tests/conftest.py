@@ -18,6 +18,7 @@ def last_val_miou(work_dir):
     """(mIoU, training step) of the last validation in a work dir, read with
     tools/analysis/plot_curves.py's reader of mmengine's scalar log."""
     from mmseg_dilated.cli import plot_curves
+
     _, _, val_steps, mious = plot_curves.load_scalars(work_dir)
     assert mious, f'no validation in {work_dir}'
     return mious[-1], val_steps[-1]
@@ -29,22 +30,41 @@ def toy_runs(tmp_path_factory, python):
     trained side by side (one thread each) with tools/train.py, in one folder, so on the same data.
 
     Returns ``{'cwd': folder, name: (last validation mIoU, its step)}``; each run's checkpoints are
-    in ``cwd / name[:-3]`` (``iter_2000.pth`` is the last). Shared by every test that needs a trained
-    toy model, so the session trains them once.
+    in ``cwd / name[:-3]`` (``iter_2000.pth`` is the last). Shared by every test that needs a
+    trained toy model, so the session trains them once.
     """
     cwd = tmp_path_factory.mktemp('toy_runs')
     # Generate the data once, before the two runs start.
-    subprocess.run([python, '-c', 'import mmseg_dilated.datasets.context_shapes as c; '
-                    'c.generate_context_shapes("data/context_shapes")'],
-                   cwd=cwd, check=True)
+    subprocess.run(
+        [
+            python,
+            '-c',
+            'import mmseg_dilated.datasets.context_shapes as c; '
+            'c.generate_context_shapes("data/context_shapes")',
+        ],
+        cwd=cwd,
+        check=True,
+    )
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
     procs = {}
     for name in TOY_CONFIGS:
         log = open(cwd / (name + '.log'), 'w')
-        procs[name] = (subprocess.Popen(
-            [python, osp.join(REPO, 'tools', 'train.py'), osp.join(REPO, 'configs', name),
-             '--work-dir', name[:-3]],
-            cwd=str(cwd), env=env, stdout=log, stderr=subprocess.STDOUT), log)
+        procs[name] = (
+            subprocess.Popen(
+                [
+                    python,
+                    osp.join(REPO, 'tools', 'train.py'),
+                    osp.join(REPO, 'configs', name),
+                    '--work-dir',
+                    name[:-3],
+                ],
+                cwd=str(cwd),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            ),
+            log,
+        )
     results = {'cwd': cwd}
     for name, (proc, log) in procs.items():
         code = proc.wait(timeout=1800)

@@ -1,5 +1,6 @@
 """The README is true command by command: every repository path its shell blocks name exists, and
 converter commands (README and config headers) write where the configs read."""
+
 import functools
 import os.path as osp
 import re
@@ -39,6 +40,7 @@ def _pretrained_paths(node):
 @functools.lru_cache(maxsize=None)
 def _configs_with_weights():
     import glob
+
     found = []
     for path in sorted(glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)):
         if '_base_' in path:

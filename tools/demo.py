@@ -2,6 +2,7 @@
 
 The same command as ``mmseg-dilated demo`` (``mmseg_dilated/cli/demo.py``).
 """
+
 from mmseg_dilated.cli.demo import main
 
 if __name__ == '__main__':

@@ -37,6 +37,7 @@ assert mmengine.__version__ == '0.10.7', mmengine.__version__
 assert mmseg.__version__ == '1.2.2', mmseg.__version__
 md.version('mmseg-dilated')
 md.version('pytest')
+assert md.version('ruff') == '0.17.6'  # the tests extra's pin (tests/test_lint.py)
 md.version('seaborn')
 import onnx, onnxruntime  # noqa: F401,E401
 import mmseg_dilated  # noqa: F401

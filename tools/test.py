@@ -2,6 +2,7 @@
 
 The same command as ``mmseg-dilated test`` (``mmseg_dilated/cli/test.py``).
 """
+
 from mmseg_dilated.cli.test import main
 
 if __name__ == '__main__':

@@ -2,6 +2,7 @@
 
 The same command as ``mmseg-dilated train`` (``mmseg_dilated/cli/train.py``).
 """
+
 from mmseg_dilated.cli.train import main
 
 if __name__ == '__main__':

@@ -5,31 +5,38 @@ works too (``torchrun -m mmseg_dilated.cli.train CONFIG --launcher pytorch`` for
 training); the scripts under the repository's ``tools/`` call the same functions. A CONFIG argument
 may name a shipped config by package scope, ``mmseg_dilated::context_toy.py``, as well as a file.
 """
+
 import importlib
 import sys
 
 # command -> (module under mmseg_dilated.cli, one-line description)
 COMMANDS = {
-    'train': ('train', 'train a segmentor (mmseg\'s tools/train.py after our checks)'),
-    'test': ('test', 'test and evaluate a checkpoint (mmseg\'s tools/test.py; --tta, --show-dir)'),
+    'train': ('train', "train a segmentor (mmseg's tools/train.py after our checks)"),
+    'test': ('test', "test and evaluate a checkpoint (mmseg's tools/test.py; --tta, --show-dir)"),
     'demo': ('demo', 'segment one image and write the colour overlay'),
-    'check-dataset': ('check_dataset',
-                      'read every sample of a config\'s data; report what is broken'),
-    'export-onnx': ('export_onnx', 'export to ONNX (BN folded) and check it with onnxruntime'),
+    'check-dataset': (
+        'check_dataset',
+        "read every sample of a config's data; report what is broken",
+    ),
+    'export-onnx': ('export_onnx', 'export to ONNX (BN folded; --int8 quantized) and check it'),
     'configs': ('configs', 'list the shipped configs (usable as mmseg_dilated::NAME)'),
-    'drn2mmseg': ('drn2mmseg', 'convert the DRN authors\' checkpoints to DRN weights'),
+    'drn2mmseg': ('drn2mmseg', "convert the DRN authors' checkpoints to DRN weights"),
     'vgg2mmseg': ('vgg2mmseg', 'convert torchvision VGG-16 weights to DilatedVGG weights'),
     'receptive-field': ('receptive_field', 'theoretical and effective receptive field'),
     'class-weights': ('class_weights', 'class frequencies and class weights of a training set'),
     'plot-curves': ('plot_curves', 'training loss and validation mIoU curves of a work dir'),
-    'browse-dataset': ('browse_dataset', 'draw a dataset\'s samples with their labels painted on'),
+    'browse-dataset': ('browse_dataset', "draw a dataset's samples with their labels painted on"),
+    'benchmark': ('benchmark', 'CPU speed per inference path, training memory, cost against size'),
 }
 
 
 def _usage() -> str:
     width = max(map(len, COMMANDS))
-    lines = ['usage: mmseg-dilated COMMAND [options]   (mmseg-dilated COMMAND -h for its options)',
-             '', 'commands:']
+    lines = [
+        'usage: mmseg-dilated COMMAND [options]   (mmseg-dilated COMMAND -h for its options)',
+        '',
+        'commands:',
+    ]
     lines += [f'  {name:<{width}}  {desc}' for name, (_, desc) in COMMANDS.items()]
     return '\n'.join(lines)
 

@@ -12,6 +12,7 @@ mmseg 1.2.2's ``tools/analysis_tools/browse_dataset.py`` fails on every dataset,
 the visualizer a channel-reversed view of a permuted tensor, and ``np.zeros_like`` keeps that
 non-contiguous layout for the mask that OpenCV then draws on. This passes a contiguous image.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -22,12 +23,21 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Draw the samples of a dataset with their labels')
     parser.add_argument('config', help='config file, or mmseg_dilated::NAME')
     parser.add_argument('--output-dir', required=True, help='where the PNGs go')
-    parser.add_argument('--split', choices=('train', 'val', 'test'), default='train',
-                        help='which dataloader\'s dataset (and pipeline) to draw. Default: train')
-    parser.add_argument('--max-samples', type=int, default=0,
-                        help='draw at most this many samples (0: all). Default: 0')
-    parser.add_argument('--cfg-options', nargs='+', default=[],
-                        help='override settings in the config, key=value')
+    parser.add_argument(
+        '--split',
+        choices=('train', 'val', 'test'),
+        default='train',
+        help="which dataloader's dataset (and pipeline) to draw. Default: train",
+    )
+    parser.add_argument(
+        '--max-samples',
+        type=int,
+        default=0,
+        help='draw at most this many samples (0: all). Default: 0',
+    )
+    parser.add_argument(
+        '--cfg-options', nargs='+', default=[], help='override settings in the config, key=value'
+    )
     args = parser.parse_args(argv)
     if args.max_samples < 0:
         parser.error('--max-samples must be >= 0')
@@ -40,15 +50,15 @@ def main(argv=None):
     import numpy as np
     from mmengine.registry import init_default_scope
     from mmengine.utils import ProgressBar
+    from mmseg.registry import DATASETS, VISUALIZERS
 
     import mmseg_dilated  # noqa: F401  (registers the datasets and transforms)
-    from mmseg.registry import DATASETS, VISUALIZERS
     from mmseg_dilated.utils import DatasetNotPreparedError, check_dataset_paths, load_config
 
     loader = f'{args.split}_dataloader'
     try:
         cfg = load_config(args.config, args.cfg_options)
-        check_dataset_paths(cfg, (loader, ))
+        check_dataset_paths(cfg, (loader,))
     except (DatasetNotPreparedError, FileNotFoundError) as err:
         sys.exit(f'error: {err}')
     if not cfg.get(loader):
@@ -71,8 +81,15 @@ def main(argv=None):
             # test pipelines resize the image but keep the label at its file's size
             image = mmcv.imread(sample.img_path, channel_order='rgb')
         name = osp.splitext(osp.basename(sample.img_path))[0] + '.png'
-        visualizer.add_datasample(name, image, sample, draw_gt=True, draw_pred=False, show=False,
-                                  out_file=osp.join(args.output_dir, name))
+        visualizer.add_datasample(
+            name,
+            image,
+            sample,
+            draw_gt=True,
+            draw_pred=False,
+            show=False,
+            out_file=osp.join(args.output_dir, name),
+        )
         progress.update()
     print(f'\n{count} samples of the {args.split} split -> {args.output_dir}')
 

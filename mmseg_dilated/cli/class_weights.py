@@ -18,41 +18,47 @@ class nor ``ignore_index`` are reported with their files and not counted;
 classes that never occur get weight 0 and a warning. Details:
 ``mmseg_dilated/utils/class_weights.py``.
 """
+
 import argparse
 import sys
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Class frequencies and class weights of a training set')
+        description='Class frequencies and class weights of a training set'
+    )
     parser.add_argument('config', help='config file path')
-    parser.add_argument(
-        '--out',
-        help='JSON summary to write; the .npy weight files go beside it')
-    parser.add_argument(
-        '--no-progress', action='store_true', help='hide the progress bar')
+    parser.add_argument('--out', help='JSON summary to write; the .npy weight files go beside it')
+    parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         default=[],
-        help='override settings in the config, key=value pairs '
-        '(mmengine DictAction syntax)')
+        help='override settings in the config, key=value pairs (mmengine DictAction syntax)',
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     from mmseg_dilated.utils.class_weights import class_weights_from_config
-    from mmseg_dilated.utils.launch import load_config
+    from mmseg_dilated.utils.launch import check_dataset_paths, load_config
 
-    from mmseg_dilated.utils.launch import check_dataset_paths
     try:
         cfg = load_config(args.config, args.cfg_options)
-        check_dataset_paths(cfg, ('train_dataloader', ))
+        check_dataset_paths(cfg, ('train_dataloader',))
     except FileNotFoundError as err:  # DatasetNotPreparedError is one
         sys.exit(f'error: {err}')
-    class_weights_from_config(
-        cfg, out=args.out, progress=not args.no_progress)
+    result = class_weights_from_config(cfg, out=args.out, progress=not args.no_progress)
+    print(result['report'])
+    for key, name in (('median_freq', 'median frequency'), ('enet', 'ENet')):
+        print(f'class_weight ({name}) =', [round(float(w), 4) for w in result[key]])
+    paths = result['paths']
+    if paths is not None:
+        print(
+            f'saved {paths["median_freq"]}, {paths["enet"]} '
+            f'(use as class_weight=...) and {paths["json"]}'
+        )
 
 
 if __name__ == '__main__':

@@ -3,19 +3,29 @@ commands, or a ``_base_`` of a user's config).
 
     mmseg-dilated configs [--bases] [--path NAME]
 """
+
 import argparse
 import sys
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description='List the shipped configs')
-    parser.add_argument('--bases', action='store_true',
-                        help='also list the _base_ model and dataset fragments')
-    parser.add_argument('--path', metavar='NAME',
-                        help='print the file path of one config (NAME or mmseg_dilated::NAME)')
+    parser.add_argument(
+        '--bases', action='store_true', help='also list the _base_ model and dataset fragments'
+    )
+    parser.add_argument(
+        '--path',
+        metavar='NAME',
+        help='print the file path of one config (NAME or mmseg_dilated::NAME)',
+    )
     args = parser.parse_args(argv)
-    from mmseg_dilated.utils.configs import (CONFIG_SCOPE, configs_root, list_configs,
-                                             resolve_config_path)
+    from mmseg_dilated.utils.configs import (
+        CONFIG_SCOPE,
+        configs_root,
+        list_configs,
+        resolve_config_path,
+    )
+
     try:
         if args.path:
             name = args.path if '::' in args.path else f'{CONFIG_SCOPE}::{args.path}'

@@ -2,34 +2,38 @@
 
 Accepts their ImageNet checkpoints (``drn_d_22-4bd2f8ea.pth`` ...; torchvision ResNet weights for
 DRN-A) and their Cityscapes ``DRNSeg`` checkpoints. The variant is read from the keys; ``--arch`` /
-``--depth`` make it a check. The output loads with
-``backbone=dict(type='DRN', arch=..., depth=..., init_cfg=dict(type='Pretrained', checkpoint=DST))``.
-With ``--full-model`` the keys are ``backbone.*`` plus, for DRNSeg, ``decode_head.conv_seg.*`` (the
-classifier of an ``FCNHead(num_convs=0, concat_input=False)``), for ``load_from``.
+``--depth`` make it a check. The output loads with ``backbone=dict(type='DRN', arch=..., depth=...,
+init_cfg=dict(type='Pretrained', checkpoint=DST))``. With ``--full-model`` the keys are
+``backbone.*`` plus, for DRNSeg, ``decode_head.conv_seg.*`` (the classifier of an
+``FCNHead(num_convs=0, concat_input=False)``), for ``load_from``.
 
 Example::
 
     mmseg-dilated drn2mmseg.py drn_d_22-4bd2f8ea.pth \
         pretrain/drn_d_22_mmseg.pth --arch D --depth 22
 """
+
 import argparse
 import os
 import sys
 
-from mmseg_dilated.utils.convert_drn import DRNCheckpointError, convert_drn_checkpoint
+from mmseg_dilated.converters.drn import DRNCheckpointError, convert_drn_checkpoint
+from mmseg_dilated.utils.checkpoint import NotAStateDictError
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Convert DRN (ImageNet or DRNSeg) checkpoints to mmseg-dilated keys')
-    parser.add_argument('src', help='source checkpoint (authors\' layout)')
+        description='Convert DRN (ImageNet or DRNSeg) checkpoints to mmseg-dilated keys'
+    )
+    parser.add_argument('src', help="source checkpoint (authors' layout)")
     parser.add_argument('dst', help='output path')
     parser.add_argument('--arch', choices=['A', 'C', 'D'], help='expected arch (checked)')
     parser.add_argument('--depth', type=int, help='expected depth (checked)')
     parser.add_argument(
         '--full-model',
         action='store_true',
-        help='write backbone.* keys and, for DRNSeg, decode_head.conv_seg.* (for load_from)')
+        help='write backbone.* keys and, for DRNSeg, decode_head.conv_seg.* (for load_from)',
+    )
     return parser.parse_args(argv)
 
 
@@ -41,11 +45,18 @@ def main(argv=None):
         info = convert_drn_checkpoint(args.src, args.dst, args.arch, args.depth, args.full_model)
     except DRNCheckpointError as e:
         sys.exit(f'error: {args.src}: {e}')
-    head = (f', classifier for {info["num_classes"]} classes' +
-            (' kept as decode_head.conv_seg' if args.full_model else ' dropped (use --full-model)')
-            if info['num_classes'] else '')
-    print(f'{args.src}: DRN-{info["arch"]}-{info["depth"]} ({info["source"]}, base_channels '
-          f'{info["base_channels"]}){head} -> {args.dst}')
+    except NotAStateDictError as e:  # the message names the file
+        sys.exit(f'error: {e}')
+    head = (
+        f', classifier for {info["num_classes"]} classes'
+        + (' kept as decode_head.conv_seg' if args.full_model else ' dropped (use --full-model)')
+        if info['num_classes']
+        else ''
+    )
+    print(
+        f'{args.src}: DRN-{info["arch"]}-{info["depth"]} ({info["source"]}, base_channels '
+        f'{info["base_channels"]}){head} -> {args.dst}'
+    )
 
 
 if __name__ == '__main__':

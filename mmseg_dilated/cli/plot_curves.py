@@ -1,11 +1,12 @@
 """Plot training curves (loss, and validation mIoU) from a work dir's mmengine scalar logs.
 
-mmengine's LocalVisBackend writes ``WORK_DIR/<timestamp>/vis_data/scalars.json``, one JSON record per
-logged step (training records carry ``loss``; validation records carry ``mIoU``). This reads all runs
-in the work dir in time order (a resumed run continues the curve) and saves one PNG.
+mmengine's LocalVisBackend writes ``WORK_DIR/<timestamp>/vis_data/scalars.json``, one JSON record
+per logged step (training records carry ``loss``; validation records carry ``mIoU``). This reads
+all runs in the work dir in time order (a resumed run continues the curve) and saves one PNG.
 
     mmseg-dilated plot-curves work_dirs/context_toy --out curves.png
 """
+
 import argparse
 import glob
 import json
@@ -18,7 +19,8 @@ def load_scalars(work_dir):
     files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         raise FileNotFoundError(
-            f'no */vis_data/scalars.json under {work_dir}: is it the --work-dir of a training run?')
+            f'no */vis_data/scalars.json under {work_dir}: is it the --work-dir of a training run?'
+        )
     train, val = {}, {}
     for path in files:
         last_train_step = 0
@@ -31,8 +33,12 @@ def load_scalars(work_dir):
                 if 'mIoU' in rec:
                     # validation records count val iterations; place them at the training step
                     val[last_train_step] = rec['mIoU']
-    return (sorted(train), [train[k] for k in sorted(train)], sorted(val),
-            [val[k] for k in sorted(val)])
+    return (
+        sorted(train),
+        [train[k] for k in sorted(train)],
+        sorted(val),
+        [val[k] for k in sorted(val)],
+    )
 
 
 def main(argv=None):
@@ -41,6 +47,7 @@ def main(argv=None):
     parser.add_argument('--out', default=None, help='PNG path (default: WORK_DIR/curves.png)')
     args = parser.parse_args(argv)
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 

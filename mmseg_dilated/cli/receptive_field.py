@@ -25,8 +25,11 @@
 With a CONFIG it also lists the model's dilated stacks, read from the built modules (backbone
 levels, the context module), each with its gridding verdict.
 
-The logic is in ``mmseg_dilated/utils/receptive_field.py``.
+The analysis is in ``mmseg_dilated/analysis/receptive_field.py``, its figures in
+``mmseg_dilated/analysis/receptive_field_plot.py``; the model is built by
+``mmseg_dilated.utils.model_builder.build_segmentor``.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -34,26 +37,31 @@ import os.path as osp
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Theoretical and effective receptive field of a segmentation model')
+        description='Theoretical and effective receptive field of a segmentation model'
+    )
     parser.add_argument('config', nargs='?', help='config file path')
     parser.add_argument('--checkpoint', help='weights to load (default: random init)')
     parser.add_argument('--size', type=int, default=128, help='input side in pixels. Default: 128')
     parser.add_argument(
-        '--num-images', type=int, default=8, help='images the ERF is averaged over. Default: 8')
+        '--num-images', type=int, default=8, help='images the ERF is averaged over. Default: 8'
+    )
     parser.add_argument(
         '--source',
         choices=('random', 'dataset'),
         default='random',
         help="ERF inputs: 'random' N(0, 1) images in the normalised input space, or 'dataset' "
-        "(the config's test images). Default: random")
+        "(the config's test images). Default: random",
+    )
     parser.add_argument('--seed', type=int, default=0, help='seed of the random images')
     parser.add_argument(
-        '--fraction', type=float, default=0.95, help='ERF mass the radius holds. Default: 0.95')
+        '--fraction', type=float, default=0.95, help='ERF mass the radius holds. Default: 0.95'
+    )
+    parser.add_argument('--out-dir', default='work_dirs/receptive_field', help='where the PNGs go')
     parser.add_argument(
-        '--out-dir', default='work_dirs/receptive_field', help='where the PNGs go')
-    parser.add_argument(
-        '--head-only', action='store_true',
-        help='print only the decode head table (feature cells), no ERF')
+        '--head-only',
+        action='store_true',
+        help='print only the decode head table (feature cells), no ERF',
+    )
     parser.add_argument('--no-erf', action='store_true', help='print the tables only')
     parser.add_argument(
         '--dilation-grid',
@@ -61,9 +69,11 @@ def parse_args(argv=None):
         type=int,
         metavar='D',
         help='draw the sampling grid of 3x3 kernels with these dilations and of their stack '
-        '(default when given without values: 1 2 4)')
+        '(default when given without values: 1 2 4)',
+    )
     parser.add_argument(
-        '--cfg-options', nargs='+', default=[], help='override config settings, key=value')
+        '--cfg-options', nargs='+', default=[], help='override config settings, key=value'
+    )
     args = parser.parse_args(argv)
     if args.config is None and args.dilation_grid is None:
         parser.error('give a CONFIG, --dilation-grid, or both')
@@ -72,37 +82,48 @@ def parse_args(argv=None):
     return args
 
 
-def _analyse_model(args, rf):
+def _analyse_model(args, rf, plots):
     import torch
+
     from mmseg_dilated.utils.launch import load_config
+    from mmseg_dilated.utils.model_builder import build_segmentor
 
     cfg = load_config(args.config, args.cfg_options)
-    model = rf.build_model(cfg, args.checkpoint)
+    # Gradients flow to the input only: the weights are frozen.
+    model = build_segmentor(cfg, args.checkpoint).requires_grad_(False)
     full, head = rf.model_receptive_fields(model, args.size)
     in_channels = rf.input_channels(model)
     if not args.head_only:
-        print(f'Theoretical receptive field of {type(model).__name__} on a 1x{in_channels}x'
-              f'{args.size}x{args.size} input, in input pixels (cum. stride = jump):')
+        print(
+            f'Theoretical receptive field of {type(model).__name__} on a 1x{in_channels}x'
+            f'{args.size}x{args.size} input, in input pixels (cum. stride = jump):'
+        )
         print(rf.format_rf_table(full, 'px'))
-        print('Each row is the RF of that layer\'s output along its longest input path; a shortcut '
-              '(downsample) row shows its own, shorter path, and the residual add keeps the '
-              'longest.\n')
+        print(
+            "Each row is the RF of that layer's output along its longest input path; a shortcut "
+            '(downsample) row shows its own, shorter path, and the residual add keeps the '
+            'longest.\n'
+        )
     if head is not None:
         head_module = model.decode_head
-        print(f'{type(head_module).__name__} alone, in feature cells of its input '
-              '(stride 1 there):')
+        print(
+            f'{type(head_module).__name__} alone, in feature cells of its input (stride 1 there):'
+        )
         print(rf.format_rf_table(head, 'cells'))
         paper = getattr(head_module, 'receptive_fields', None)
         if paper is not None:
-            ours = tuple(int(layer.rf[0]) for layer in head.layers[-len(paper):])
+            ours = tuple(int(layer.rf[0]) for layer in head.layers[-len(paper) :])
             verdict = 'agrees' if ours == tuple(paper) else f'DISAGREES with the last rows {ours}'
             print(f'{type(head_module).__name__}.receptive_fields = {tuple(paper)}: {verdict}')
         print()
     from mmseg_dilated.utils.gridding import gridding_report, model_dilated_stacks
+
     stacks = model_dilated_stacks(model)
     if stacks:
-        print('Dilated stacks, each alone (the convolutions before a stack fill some of its '
-              'holes in the whole network):')
+        print(
+            'Dilated stacks, each alone (the convolutions before a stack fill some of its '
+            'holes in the whole network):'
+        )
         for name, layers in stacks:
             print(f'  {name}: {gridding_report(layers).describe()}')
         print()
@@ -121,45 +142,63 @@ def _analyse_model(args, rf):
     radius_e = rf.erf_radius(result.erf, args.fraction, result.centre, 'euclidean')
     theory = result.theory
     weights = args.checkpoint or 'random init'
-    print(f'Effective receptive field (Luo et al. 2016), {weights}, {what} of '
-          f'{args.size}x{args.size}:')
-    print(f'  centre unit {result.out_index} of the {theory.out_size[0]}x{theory.out_size[1]} '
-          f'logit map, at input pixel ({result.centre[0]:g}, {result.centre[1]:g})')
-    print(f'  {args.fraction:.0%} of the ERF mass within a Chebyshev radius of {radius:g} px '
-          f'(a {2 * radius + 1:g}x{2 * radius + 1:g} square); Euclidean radius {radius_e:.1f} px')
-    print(f'  theoretical RF {rf.format_pair(theory.rf)} px (Chebyshev radius '
-          f'{(theory.rf[0] - 1) / 2:g} px)')
+    print(
+        f'Effective receptive field (Luo et al. 2016), {weights}, {what} of '
+        f'{args.size}x{args.size}:'
+    )
+    print(
+        f'  centre unit {result.out_index} of the {theory.out_size[0]}x{theory.out_size[1]} '
+        f'logit map, at input pixel ({result.centre[0]:g}, {result.centre[1]:g})'
+    )
+    print(
+        f'  {args.fraction:.0%} of the ERF mass within a Chebyshev radius of {radius:g} px '
+        f'(a {2 * radius + 1:g}x{2 * radius + 1:g} square); Euclidean radius {radius_e:.1f} px'
+    )
+    print(
+        f'  theoretical RF {rf.format_pair(theory.rf)} px (Chebyshev radius '
+        f'{(theory.rf[0] - 1) / 2:g} px)'
+    )
     border = min(min(c, args.size - 1 - c) for c in result.centre)
     if radius >= 0.8 * border:
-        print(f'  note: the radius nearly reaches the image border ({border:g} px from the '
-              'centre); the ERF is cut off by the input, try a larger --size')
+        print(
+            f'  note: the radius nearly reaches the image border ({border:g} px from the '
+            'centre); the ERF is cut off by the input, try a larger --size'
+        )
     os.makedirs(args.out_dir, exist_ok=True)
     stem = osp.splitext(osp.basename(args.config))[0]
     path = osp.join(args.out_dir, f'{stem}_erf.png')
-    rf.plot_erf(
-        result, path, radius,
+    plots.plot_erf(
+        result,
+        path,
+        radius,
         title=f'ERF of {stem} ({osp.basename(weights)}, {what})\n{args.fraction:.0%} of the mass '
-        f'within {radius:g} px (Chebyshev); theoretical RF {rf.format_pair(theory.rf)} px')
+        f'within {radius:g} px (Chebyshev); theoretical RF {rf.format_pair(theory.rf)} px',
+        fraction=args.fraction,
+    )
     print(f'  saved {path}')
 
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmseg_dilated.utils import receptive_field as rf
+    from mmseg_dilated.analysis import receptive_field as rf
+    from mmseg_dilated.analysis import receptive_field_plot as plots
 
     if args.config is not None:
-        _analyse_model(args, rf)
+        _analyse_model(args, rf, plots)
     if args.dilation_grid is not None:
         dilations = args.dilation_grid or [1, 2, 4]
         os.makedirs(args.out_dir, exist_ok=True)
         path = osp.join(args.out_dir, 'dilation_grid.png')
-        rf.plot_dilation_grid(dilations, path)
+        plots.plot_dilation_grid(dilations, path)
         _, stack = rf.dilation_sampling_grids(dilations)
         holes = [int((grid == 0).sum()) for grid in stack]
-        print(f'Stack of 3x3 convs with dilations {tuple(dilations)}: RF '
-              f'{tuple(g.shape[0] for g in stack)}, never-sampled pixels inside the RF '
-              f'{tuple(holes)}')
+        print(
+            f'Stack of 3x3 convs with dilations {tuple(dilations)}: RF '
+            f'{tuple(g.shape[0] for g in stack)}, never-sampled pixels inside the RF '
+            f'{tuple(holes)}'
+        )
         from mmseg_dilated.utils.gridding import gridding_report
+
         print('  ' + gridding_report([(3, d) for d in dilations]).describe())
         print(f'  saved {path}')
 

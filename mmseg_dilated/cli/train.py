@@ -21,6 +21,7 @@ over it:
 
 Everything else, the Runner included, is mmseg's and mmengine's.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -30,22 +31,36 @@ import sys
 def parse_args(argv=None):
     """(our options, the rest of the command line for mmseg's tool)."""
     parser = argparse.ArgumentParser(
-        description='Train a segmentor', epilog='Other options go to mmseg\'s tools/train.py.')
+        description='Train a segmentor', epilog="Other options go to mmseg's tools/train.py."
+    )
     parser.add_argument('config', help='train config file path, or mmseg_dilated::NAME')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument('--resume', action='store_true',
-                        help='resume from the newest readable checkpoint in the work dir')
-    parser.add_argument('--amp', action='store_true',
-                        help='enable automatic-mixed-precision training (needs a GPU)')
     parser.add_argument(
-        '--check-data', action='store_true',
+        '--resume',
+        action='store_true',
+        help='resume from the newest readable checkpoint in the work dir',
+    )
+    parser.add_argument(
+        '--amp', action='store_true', help='enable automatic-mixed-precision training (needs a GPU)'
+    )
+    parser.add_argument(
+        '--check-data',
+        action='store_true',
         help='read every train and val sample first (mmseg-dilated check-dataset); stop on '
-        'problems')
+        'problems',
+    )
     parser.add_argument(
-        '--cfg-options', nargs='+', default=[],
-        help='override settings in the config, as key=value pairs (mmengine DictAction syntax)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='override settings in the config, as key=value pairs (mmengine DictAction syntax)',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
     return parser.parse_known_args(argv)
 
 
@@ -54,20 +69,27 @@ def _resume_options(cfg, config, work_dir_arg):
     readable checkpoint of the work dir, after saying which newer ones were skipped and why; exits
     when the work dir has checkpoints and none is readable."""
     from mmseg_dilated.utils.checkpoint import find_resumable_checkpoint
-    work_dir = work_dir_arg or cfg.get('work_dir') or osp.join(
-        './work_dirs', osp.splitext(osp.basename(config))[0])
+
+    work_dir = (
+        work_dir_arg
+        or cfg.get('work_dir')
+        or osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    )
     chosen, problems = find_resumable_checkpoint(work_dir)
     report = '\n'.join(f'  {path}: {problem}' for path, problem in problems)
     if chosen is None:
         if problems:
-            sys.exit(f'error: --resume found no readable checkpoint in {work_dir}:\n{report}\n'
-                     'Delete the broken files to start from scratch, or pass load_from=PATH in '
-                     '--cfg-options to resume from another checkpoint.')
+            sys.exit(
+                f'error: --resume found no readable checkpoint in {work_dir}:\n{report}\n'
+                'Delete the broken files to start from scratch, or pass load_from=PATH in '
+                '--cfg-options to resume from another checkpoint.'
+            )
         print(f'--resume: no checkpoint in {work_dir} yet; training starts at iteration 0.')
         return []
     if problems:
-        print(f'--resume: resuming from {chosen}, the newest readable checkpoint; skipped:\n'
-              f'{report}')
+        print(
+            f'--resume: resuming from {chosen}, the newest readable checkpoint; skipped:\n{report}'
+        )
     # named explicitly: without last_checkpoint, mmengine itself would start from scratch
     return [f'load_from={chosen}']
 
@@ -75,10 +97,16 @@ def _resume_options(cfg, config, work_dir_arg):
 def main(argv=None):
     args, rest = parse_args(argv)
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
-    from mmseg_dilated.utils import (DatasetNotPreparedError, check_amp_available,
-                                     check_dataset_paths, check_pretrained_paths,
-                                     cpu_distributed_options, load_config, resolve_config_path,
-                                     run_mmseg_tool)
+    from mmseg_dilated.utils import (
+        DatasetNotPreparedError,
+        check_amp_available,
+        check_dataset_paths,
+        check_pretrained_paths,
+        cpu_distributed_options,
+        load_config,
+        resolve_config_path,
+        run_mmseg_tool,
+    )
     from mmseg_dilated.utils.num_classes import NumClassesError, check_num_classes
 
     if args.amp:
@@ -96,9 +124,12 @@ def main(argv=None):
     # one process reads the data; if it stops, torchrun stops the others
     if args.check_data and os.environ.get('RANK', '0') == '0':
         from mmseg_dilated.cli.check_dataset import run_check
+
         if not run_check(cfg, ('train', 'val')):
-            sys.exit('error: --check-data found problems in the data (listed above); fix them, '
-                     'or train without --check-data.')
+            sys.exit(
+                'error: --check-data found problems in the data (listed above); fix them, '
+                'or train without --check-data.'
+            )
     if args.resume and not cfg.get('load_from'):
         options += _resume_options(cfg, config, args.work_dir)
     options += cpu_distributed_options(args.launcher)

@@ -8,22 +8,27 @@ Example::
 
     mmseg-dilated vgg2mmseg.py vgg16-397923af.pth pretrain/vgg16_dilated.pth
 """
+
 import argparse
 import os
 import sys
 
-from mmseg_dilated.utils.convert_vgg import VGGCheckpointError, convert_vgg_checkpoint
+from mmseg_dilated.converters.vgg import VGGCheckpointError, convert_vgg_checkpoint
+from mmseg_dilated.utils.checkpoint import NotAStateDictError
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Convert torchvision VGG-16 weights to DilatedVGG keys')
+        description='Convert torchvision VGG-16 weights to DilatedVGG keys'
+    )
     parser.add_argument('src', help='torchvision VGG-16 state dict')
     parser.add_argument('dst', help='output path')
     parser.add_argument(
-        '--no-fc', action='store_true', help='leave fc6/fc7 out (for a reduced fc_channels)')
+        '--no-fc', action='store_true', help='leave fc6/fc7 out (for a reduced fc_channels)'
+    )
     parser.add_argument(
-        '--full-model', action='store_true', help='prefix the keys with backbone. (for load_from)')
+        '--full-model', action='store_true', help='prefix the keys with backbone. (for load_from)'
+    )
     return parser.parse_args(argv)
 
 
@@ -35,8 +40,12 @@ def main(argv=None):
         info = convert_vgg_checkpoint(args.src, args.dst, not args.no_fc, args.full_model)
     except VGGCheckpointError as e:
         sys.exit(f'error: {args.src}: {e}')
-    print(f'{args.src}: VGG-16{"-BN" if info["norm"] else ""}, fc_channels '
-          f'{info["fc_channels"]} -> {args.dst}')
+    except NotAStateDictError as e:  # the message names the file
+        sys.exit(f'error: {e}')
+    print(
+        f'{args.src}: VGG-16{"-BN" if info["norm"] else ""}, fc_channels '
+        f'{info["fc_channels"]} -> {args.dst}'
+    )
 
 
 if __name__ == '__main__':

@@ -4,5 +4,8 @@ from .sample_checks import SampleError, install_sample_checks
 install_sample_checks()
 
 __all__ = [
-    'ContextShapesDataset', 'generate_context_shapes', 'SampleError', 'install_sample_checks'
+    'ContextShapesDataset',
+    'generate_context_shapes',
+    'SampleError',
+    'install_sample_checks',
 ]

@@ -8,13 +8,15 @@ mmseg lets three data faults through without saying which file caused them:
   along with its image and trains silently until the first validation);
 * label values that are neither a class nor the ignore index: cross-entropy fails with ``IndexError:
   Target 30 is out of bounds``, and ``IoUMetric`` silently drops those pixels from the label areas
-  but not from the predicted ones, lowering the score (measured: mIoU 98.07 -> 84.88 from one label).
+  but not from the predicted ones, lowering the score (measured: mIoU 98.07 -> 84.88 from one
+  label).
 
 ``import mmseg_dilated`` wraps ``BaseSegDataset.prepare_data`` and ``LoadAnnotations._load_seg_map``
 so that each of these raises :class:`SampleError` naming the image and the label, and for the third
 the offending values and their pixel counts. ``mmseg-dilated check-dataset`` finds them all at once,
 before a run.
 """
+
 import torch
 from mmseg.datasets import BaseSegDataset
 from mmseg.datasets.transforms import LoadAnnotations
@@ -45,8 +47,9 @@ def _check_label_values(dataset, idx, data) -> None:
             f'Sample {idx} of {type(dataset).__name__} ({_files(dataset.get_data_info(idx))}): '
             f'label values outside the {num_classes} classes (0-{num_classes - 1}) and not the '
             f'ignore index {ignore_index}: {listing}. Fix the label, map the values to '
-            f'{ignore_index} to ignore them, or set the dataset\'s classes. '
-            '`mmseg-dilated check-dataset CONFIG` lists every such file.')
+            f"{ignore_index} to ignore them, or set the dataset's classes. "
+            '`mmseg-dilated check-dataset CONFIG` lists every such file.'
+        )
 
 
 def install_sample_checks() -> None:
@@ -63,9 +66,11 @@ def install_sample_checks() -> None:
         except SampleError:
             raise
         except Exception as err:
-            raise SampleError(f'Sample {idx} of {type(self).__name__} '
-                              f'({_files(self.get_data_info(idx))}) could not be loaded: '
-                              f'{type(err).__name__}: {err}') from err
+            raise SampleError(
+                f'Sample {idx} of {type(self).__name__} '
+                f'({_files(self.get_data_info(idx))}) could not be loaded: '
+                f'{type(err).__name__}: {err}'
+            ) from err
         _check_label_values(self, idx, data)
         return data
 
@@ -77,7 +82,8 @@ def install_sample_checks() -> None:
             raise SampleError(
                 f'The label {results.get("seg_map_path")} is {label.shape[0]}x{label.shape[1]} '
                 f'but its image {results.get("img_path")} is {shape[0]}x{shape[1]}: a label '
-                'must have its image\'s size.')
+                "must have its image's size."
+            )
 
     checked_prepare_data._mmseg_dilated = True
     BaseSegDataset.prepare_data = checked_prepare_data

@@ -1,6 +1,6 @@
 """IoU metric that also reports frequency-weighted IoU and Boundary IoU."""
+
 import math
-import os.path as osp
 from collections import OrderedDict
 from typing import Dict, Tuple
 
@@ -62,18 +62,18 @@ def boundary_map(label: Tensor, dilation: int) -> Tensor:
     for dy in (0, 1, 2):
         for dx in (0, 1, 2):
             if dy != 1 or dx != 1:
-                edge |= padded[dy:dy + h, dx:dx + w] != label
+                edge |= padded[dy : dy + h, dx : dx + w] != label
     radius = dilation - 1
     if radius > 0:
-        edge = torch.nn.functional.pad(edge[None], (radius, ) * 4)[0]
+        edge = torch.nn.functional.pad(edge[None], (radius,) * 4)[0]
         edge = _window_any(edge, 2 * radius + 1, 0)
         edge = _window_any(edge, 2 * radius + 1, 1)
     return edge
 
 
 def boundary_intersect_and_union(
-        pred_label: Tensor, label: Tensor, num_classes: int,
-        ignore_index: int, dilation_ratio: float) -> Tuple[Tensor, Tensor]:
+    pred_label: Tensor, label: Tensor, num_classes: int, ignore_index: int, dilation_ratio: float
+) -> Tuple[Tensor, Tensor]:
     """Per-class boundary intersection and union of one image.
 
     Boundaries are computed on the full class masks first (an ignored ground
@@ -105,8 +105,7 @@ def boundary_intersect_and_union(
 
     area_pred = histogram(pred_label[pred_boundary])
     area_gt = histogram(label[gt_boundary])
-    area_intersect = histogram(
-        pred_label[pred_boundary & gt_boundary & (pred_label == label)])
+    area_intersect = histogram(pred_label[pred_boundary & gt_boundary & (pred_label == label)])
     area_union = area_pred + area_gt - area_intersect
     return (area_intersect.cpu().double(), area_union.cpu().double())
 
@@ -148,22 +147,27 @@ class BoundaryIoUMetric(IoUMetric):
     def __init__(self, dilation_ratio: float = 0.02, **kwargs) -> None:
         super().__init__(**kwargs)
         if not dilation_ratio >= 0:
-            raise ValueError(
-                f'dilation_ratio must be >= 0, got {dilation_ratio!r}')
+            raise ValueError(f'dilation_ratio must be >= 0, got {dilation_ratio!r}')
         self.dilation_ratio = dilation_ratio
 
-    def intersect_and_union(self, pred_label: Tensor, label: Tensor,
-                            num_classes: int, ignore_index: int) -> tuple:
+    def intersect_and_union(
+        self, pred_label: Tensor, label: Tensor, num_classes: int, ignore_index: int
+    ) -> tuple:
         """IoUMetric's four areas followed by the boundary intersection and
         union; ``IoUMetric.process`` calls this for each image, so its
         handling of ``format_only`` and ``output_dir`` is kept as is."""
-        areas = super().intersect_and_union(pred_label, label, num_classes,
-                                            ignore_index)
+        areas = super().intersect_and_union(pred_label, label, num_classes, ignore_index)
         return areas + boundary_intersect_and_union(
-            pred_label, label, num_classes, ignore_index, self.dilation_ratio)
+            pred_label, label, num_classes, ignore_index, self.dilation_ratio
+        )
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Compute the metrics from processed results.
+
+        ``IoUMetric.compute_metrics`` computes and logs the region metrics
+        from the first four areas of each result; fwIoU and mBIoU are added
+        here from the same areas and the two boundary counts, and the
+        per-class Boundary IoU is logged in a table of its own.
 
         Args:
             results (list): Per-image tuples from
@@ -174,45 +178,36 @@ class BoundaryIoUMetric(IoUMetric):
             mDice, ...), fwIoU and mBIoU.
         """
         logger: MMLogger = MMLogger.get_current_instance()
-        if self.format_only:
-            out = osp.dirname(self.output_dir) if self.output_dir else None
-            logger.info(f'results are saved to {out}')
+        if self.format_only and not self.output_dir:
+            # IoUMetric would report osp.dirname(None); nothing was saved.
+            logger.info('format_only without output_dir: no results saved')
             return OrderedDict()
-        results = tuple(zip(*results))
-        assert len(results) == 6
-        (area_intersect, area_union, area_pred, area_label, boundary_intersect,
-         boundary_union) = (sum(r) for r in results)
-
-        ret_metrics = self.total_area_to_metrics(area_intersect, area_union,
-                                                 area_pred, area_label,
-                                                 self.metrics, self.nan_to_num,
-                                                 self.beta)
+        region = [result[:4] for result in results]
+        metrics = super().compute_metrics(region)
+        if self.format_only:
+            return metrics
+        area_intersect, area_union, _, area_label = (sum(areas) for areas in zip(*region))
+        boundary_intersect, boundary_union = (
+            sum(areas) for areas in zip(*(result[4:] for result in results))
+        )
         biou = (boundary_intersect / boundary_union).numpy()
         if self.nan_to_num is not None:
             biou = np.nan_to_num(biou, nan=self.nan_to_num)
-        fwiou = self._frequency_weighted_iou(area_intersect, area_union,
-                                             area_label)
-
-        metrics = OrderedDict()
-        for key, value in ret_metrics.items():
-            mean = np.round(np.nanmean(value) * 100, 2)
-            metrics[key if key == 'aAcc' else 'm' + key] = mean
+        fwiou = self._frequency_weighted_iou(area_intersect, area_union, area_label)
         metrics['fwIoU'] = np.round(fwiou * 100, 2)
         metrics['mBIoU'] = np.round(np.nanmean(biou) * 100, 2)
 
-        ret_metrics.pop('aAcc', None)
-        ret_metrics['BIoU'] = biou
         table = PrettyTable()
         table.add_column('Class', list(self.dataset_meta['classes']))
-        for key, value in ret_metrics.items():
-            table.add_column(key, np.round(value * 100, 2))
-        print_log('per class results:', logger)
+        table.add_column('BIoU', np.round(biou * 100, 2))
+        print_log('per class boundary IoU:', logger)
         print_log('\n' + table.get_string(), logger=logger)
         return metrics
 
     @staticmethod
-    def _frequency_weighted_iou(area_intersect: Tensor, area_union: Tensor,
-                                area_label: Tensor) -> float:
+    def _frequency_weighted_iou(
+        area_intersect: Tensor, area_union: Tensor, area_label: Tensor
+    ) -> float:
         """sum_c freq_c * IoU_c with freq_c = |gt_c| / |gt|; a class with
         ground truth has a non-zero union, so no NaN enters the sum."""
         total = float(area_label.sum())

@@ -1,21 +1,23 @@
 """Loading mmengine checkpoints on torch's weights-only unpickler.
 
-torch >= 2.6 loads with ``weights_only=True``; mmengine 0.10.7 calls ``torch.load`` without the argument,
-and the checkpoints its Runner saves hold a few non-tensor objects (the message hub's
+torch >= 2.6 loads with ``weights_only=True``; mmengine 0.10.7 calls ``torch.load`` without the
+argument, and the checkpoints its Runner saves hold a few non-tensor objects (the message hub's
 :class:`~mmengine.logging.HistoryBuffer` with its numpy arrays, numpy scalars in the runtime info).
-Those are refused by the weights-only unpickler, so ``--resume``, ``load_from``, ``tools/test.py`` and
-``init_cfg=dict(type='Pretrained')`` all fail.
+Those are refused by the weights-only unpickler, so ``--resume``, ``load_from``, ``tools/test.py``
+and ``init_cfg=dict(type='Pretrained')`` all fail.
 
-The fix here keeps the safe unpickler and allow-lists exactly the types mmengine writes, only for the
-duration of each load (``torch.serialization.safe_globals``), by replacing mmengine's local-file and
-HTTP checkpoint loaders. Anything else pickled in a checkpoint (a planted ``os.system`` call, a custom
-class) is refused with :class:`UnsafeCheckpointError` before any of it runs. There is deliberately no
-switch that turns the check off.
+The fix here keeps the safe unpickler and allow-lists exactly the types mmengine writes, only for
+the duration of each load (``torch.serialization.safe_globals``), by replacing mmengine's local-file
+and HTTP checkpoint loaders. Anything else pickled in a checkpoint (a planted ``os.system`` call, a
+custom class) is refused with :class:`UnsafeCheckpointError` before any of it runs. There is
+deliberately no switch that turns the check off.
 """
+
 import os
 import os.path as osp
 import pickle
-from typing import Callable, List, Optional
+from collections import OrderedDict
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -23,8 +25,14 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
-    'UnsafeCheckpointError', 'safe_load', 'mmengine_safe_globals', 'load_from_local_safe',
-    'atomic_write', 'find_resumable_checkpoint'
+    'UnsafeCheckpointError',
+    'NotAStateDictError',
+    'safe_load',
+    'load_state_dict_file',
+    'mmengine_safe_globals',
+    'load_from_local_safe',
+    'atomic_write',
+    'find_resumable_checkpoint',
 ]
 
 
@@ -32,11 +40,15 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds a pickled object outside the allow-list."""
 
 
+class NotAStateDictError(ValueError):
+    """A checkpoint file holds something else than a state dict (or a dict wrapping one)."""
+
+
 def _numpy_globals() -> List[Callable]:
     """The numpy objects that pickled arrays, dtypes and scalars refer to.
 
-    numpy 2 moved ``numpy.core`` to ``numpy._core``; pickles name whichever module wrote them, so both
-    spellings are allowed where they exist.
+    numpy 2 moved ``numpy.core`` to ``numpy._core``; pickles name whichever module wrote them, so
+    both spellings are allowed where they exist.
     """
     allowed: List = [np.ndarray, np.dtype]
     for mod_name in ('numpy.core.multiarray', 'numpy._core.multiarray'):
@@ -63,9 +75,9 @@ def _history_buffer_getattr(owner, name):
     """Stands in for ``getattr`` while unpickling; resolves only HistoryBuffer's statistics methods.
 
     ``HistoryBuffer.__getstate__`` pickles its ``statistics_methods`` dict, whose values (plain
-    functions such as ``HistoryBuffer.min``) pickle as ``getattr(HistoryBuffer, 'min')``. Allowing the
-    real ``builtins.getattr`` would let a crafted file walk from any allowed object to ``os.system``,
-    so the pickle's ``getattr`` is bound to this function instead.
+    functions such as ``HistoryBuffer.min``) pickle as ``getattr(HistoryBuffer, 'min')``. Allowing
+    the real ``builtins.getattr`` would let a crafted file walk from any allowed object to
+    ``os.system``, so the pickle's ``getattr`` is bound to this function instead.
     """
     allowed = _HISTORY_BUFFER_STATISTICS | set(HistoryBuffer._statistics_methods)
     if owner is HistoryBuffer and isinstance(name, str) and name in allowed:
@@ -74,7 +86,8 @@ def _history_buffer_getattr(owner, name):
             return method
     raise pickle.UnpicklingError(
         f'getattr({owner!r}, {name!r}) is not allowed: only the statistics methods of '
-        'mmengine.logging.HistoryBuffer may be looked up while loading a checkpoint')
+        'mmengine.logging.HistoryBuffer may be looked up while loading a checkpoint'
+    )
 
 
 def mmengine_safe_globals() -> List:
@@ -83,8 +96,11 @@ def mmengine_safe_globals() -> List:
     The message hub's :class:`HistoryBuffer` (with a restricted ``getattr`` for its statistics
     methods) and numpy arrays, dtypes and scalars.
     """
-    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'),
-            (_history_buffer_getattr, '__builtin__.getattr')] + _numpy_globals()
+    return [
+        HistoryBuffer,
+        (_history_buffer_getattr, 'builtins.getattr'),
+        (_history_buffer_getattr, '__builtin__.getattr'),
+    ] + _numpy_globals()
 
 
 _SAFE_GLOBALS = mmengine_safe_globals()
@@ -101,15 +117,16 @@ def safe_load(file, map_location=None):
         UnsafeCheckpointError: The file pickles an object that is not a tensor, a plain container or
             one of :func:`mmengine_safe_globals`. Nothing from the file has been executed.
     """
-    name = file if isinstance(file, (str, os.PathLike)) else getattr(
-        file, 'name', '<stream>')
+    name = file if isinstance(file, (str, os.PathLike)) else getattr(file, 'name', '<stream>')
     if isinstance(file, (str, os.PathLike)):
         with open(file, 'rb') as f:
             head = f.read(4)
         # torch.save writes a zip archive (torch >= 1.6) or a pickle (protocol 2+: b'\x80')
         if not (head.startswith(b'PK\x03\x04') or head.startswith(b'\x80')):
-            raise _corrupt(name, ValueError(
-                'neither a zip archive nor a pickle' if head else 'the file is empty'))
+            raise _corrupt(
+                name,
+                ValueError('neither a zip archive nor a pickle' if head else 'the file is empty'),
+            )
     with torch.serialization.safe_globals(_SAFE_GLOBALS):
         try:
             return torch.load(file, map_location=map_location, weights_only=True)
@@ -122,15 +139,39 @@ def safe_load(file, map_location=None):
                 'arbitrary code. Only load checkpoints from sources you trust. If this file is a '
                 'trusted checkpoint written by other code, re-save just its weights '
                 "(torch.save({'state_dict': model.state_dict()}, path)) in the environment that "
-                f'made it. Unpickler said: {err}') from None
+                f'made it. Unpickler said: {err}'
+            ) from None
         except (RuntimeError, EOFError, ValueError) as err:
             raise _corrupt(name, err) from None
+
+
+def load_state_dict_file(path) -> Dict[str, torch.Tensor]:
+    """Load a state dict with the weights-only unpickler (:func:`safe_load`) and unwrap it, for the
+    converters of published weights.
+
+    Unwraps a ``state_dict`` or ``model`` entry and strips DataParallel's ``module.`` prefix.
+
+    Raises:
+        NotAStateDictError: The file holds something else than a dict.
+    """
+    obj = safe_load(path, map_location='cpu')
+    if not isinstance(obj, dict):
+        raise NotAStateDictError(f'{path}: expected a state dict, found a {type(obj).__name__}')
+    for field in ('state_dict', 'model'):
+        if isinstance(obj.get(field), dict):
+            obj = obj[field]
+            break
+    out = OrderedDict()
+    for k, v in obj.items():
+        out[k[len('module.') :] if k.startswith('module.') else k] = v
+    return out
 
 
 def _corrupt(name, err) -> RuntimeError:
     return RuntimeError(
         f'Checkpoint {name} could not be read: it is not a torch checkpoint, or it is truncated or '
-        f'corrupt. Download or save it again. ({type(err).__name__}: {err})')
+        f'corrupt. Download or save it again. ({type(err).__name__}: {err})'
+    )
 
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)
@@ -140,18 +181,20 @@ def load_from_local_safe(filename: str, map_location: Optional[str] = None):
     if not osp.isfile(filename):
         raise FileNotFoundError(
             f'Checkpoint {filename} does not exist. Check the path given to load_from, '
-            '--resume, tools/test.py or init_cfg=dict(type="Pretrained", checkpoint=...).')
+            '--resume, tools/test.py or init_cfg=dict(type="Pretrained", checkpoint=...).'
+        )
     return safe_load(filename, map_location=map_location)
 
 
 @CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), force=True)
-def load_from_http_safe(filename: str,
-                        map_location: Optional[str] = None,
-                        model_dir: Optional[str] = None):
+def load_from_http_safe(
+    filename: str, map_location: Optional[str] = None, model_dir: Optional[str] = None
+):
     """mmengine's HTTP loader, downloading to torch's hub cache, then loading safely."""
+    from urllib.parse import urlparse
+
     from mmengine.dist import barrier, get_dist_info
     from torch.hub import download_url_to_file, get_dir
-    from urllib.parse import urlparse
 
     rank, world_size = get_dist_info()
     model_dir = model_dir or osp.join(get_dir(), 'checkpoints')
@@ -173,6 +216,7 @@ def atomic_write(path: str, data: bytes) -> None:
     ``.NAME.*.tmp`` file), never a truncated ``path``.
     """
     import tempfile
+
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
@@ -225,8 +269,11 @@ def find_resumable_checkpoint(work_dir: str):
         else:
             candidates.append(osp.abspath(named))
     if osp.isdir(work_dir):
-        found = [osp.abspath(osp.join(work_dir, n)) for n in os.listdir(work_dir)
-                 if n.endswith('.pth') and not n.startswith('.')]
+        found = [
+            osp.abspath(osp.join(work_dir, n))
+            for n in os.listdir(work_dir)
+            if n.endswith('.pth') and not n.startswith('.')
+        ]
         for path in sorted(found, key=lambda p: _checkpoint_step(osp.basename(p)), reverse=True):
             if path not in candidates:
                 candidates.append(path)

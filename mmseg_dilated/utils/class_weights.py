@@ -24,6 +24,7 @@ the training set gets weight 0 in both schemes (its frequency is undefined;
 0 is a value ``class_weight`` accepts and no training pixel of the set is
 affected by it) and a warning names it.
 """
+
 import copy
 import json
 import math
@@ -34,8 +35,10 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine.utils import ProgressBar
+from mmengine.utils import track_iter_progress
 from prettytable import PrettyTable
+
+from .model_builder import build_dataset_from_config, unwrap_dataset
 
 ENET_C = 1.02
 _MAX_FILES_SHOWN = 20
@@ -57,6 +60,7 @@ class ClassPixelCounts:
         stray (dict): Stray value -> ``{'pixels': int, 'files': [str]}``.
         reduce_zero_label (bool): Whether the dataset shifted labels by -1.
     """
+
     classes: tuple
     ignore_index: int
     pixels: np.ndarray
@@ -84,55 +88,40 @@ def _is_annotation_loader(transform) -> bool:
     return name.split('.')[-1] == 'LoadAnnotations'
 
 
-def _leaf_dataset_cfgs(cfg: dict) -> List[dict]:
-    """Datasets of a (possibly wrapped) dataset config.
+def build_count_datasets(cfg) -> list:
+    """The datasets inside ``cfg.train_dataloader.dataset``'s wrappers, built
+    with an annotation-only pipeline.
 
     Wrappers that repeat or resample (``RepeatDataset``,
-    ``ClassBalancedDataset``, ``MultiImageMixDataset``) are dropped: the
+    ``ClassBalancedDataset``, ``MultiImageMixDataset``) are dropped, as
+    :func:`~mmseg_dilated.utils.model_builder.unwrap_dataset` does: the
     frequencies of the underlying images are wanted. ``ConcatDataset``
-    contributes each of its datasets.
-    """
-    if 'datasets' in cfg:
-        return [leaf for sub in cfg['datasets']
-                for leaf in _leaf_dataset_cfgs(sub)]
-    if 'dataset' in cfg:
-        return _leaf_dataset_cfgs(cfg['dataset'])
-    return [cfg]
-
-
-def build_count_datasets(dataset_cfg: dict) -> list:
-    """Build the datasets of ``dataset_cfg`` with an annotation-only pipeline.
-
-    The pipeline keeps the config's own ``LoadAnnotations`` (its decode
-    backend and file backend) and drops every other transform; with none in
-    the config, a default ``LoadAnnotations`` is used.
+    contributes each of its datasets. Each pipeline keeps the config's own
+    ``LoadAnnotations`` (its decode backend and file backend) and drops every
+    other transform; with none in the config, a default ``LoadAnnotations`` is
+    used.
 
     Args:
-        dataset_cfg (dict): Usually ``cfg.train_dataloader.dataset``.
+        cfg (mmengine.Config): A training config; not modified.
 
     Returns:
-        list: Built datasets (mmseg's ``DATASETS`` registry; the default
-        scope must be 'mmseg').
+        list: Built datasets (mmseg's ``DATASETS`` registry).
     """
-    from mmseg.registry import DATASETS
-
-    datasets = []
-    for leaf in _leaf_dataset_cfgs(copy.deepcopy(dict(dataset_cfg))):
-        loaders = [t for t in leaf.get('pipeline', [])
-                   if _is_annotation_loader(t)]
+    cfg = copy.deepcopy(cfg)
+    for leaf in unwrap_dataset(cfg.train_dataloader.dataset):
+        loaders = [t for t in leaf.get('pipeline', []) if _is_annotation_loader(t)]
         leaf['pipeline'] = loaders or [dict(type='LoadAnnotations')]
-        datasets.append(DATASETS.build(leaf))
-    return datasets
+    return build_dataset_from_config(cfg, 'train', unwrap=True)
 
 
-def count_class_pixels(datasets: Sequence,
-                       progress: bool = True) -> ClassPixelCounts:
+def count_class_pixels(datasets: Sequence, progress: bool = False) -> ClassPixelCounts:
     """Count the pixels of each class over datasets built by
     :func:`build_count_datasets`.
 
     Args:
         datasets (Sequence): Datasets sharing their classes.
-        progress (bool): Show mmengine's progress bar. Default: True.
+        progress (bool): Show mmengine's progress bar (on stdout).
+            Default: False.
 
     Returns:
         ClassPixelCounts: The statistics.
@@ -149,30 +138,23 @@ def count_class_pixels(datasets: Sequence,
         pixels=np.zeros(num_classes, np.int64),
         image_pixels=np.zeros(num_classes, np.int64),
         images=np.zeros(num_classes, np.int64),
-        reduce_zero_label=bool(
-            datasets[0].metainfo.get('reduce_zero_label', False)))
+        reduce_zero_label=bool(datasets[0].metainfo.get('reduce_zero_label', False)),
+    )
 
-    bar = ProgressBar(sum(len(d) for d in datasets)) if progress else None
-    for dataset in datasets:
-        for idx in range(len(dataset)):
-            info = dataset.get_data_info(idx)
-            # The pipeline is called directly: BaseDataset.__getitem__ would
-            # silently substitute a random other sample on failure.
-            seg_map = np.asarray(dataset.pipeline(info)['gt_seg_map'])
-            _count_one(counts, seg_map, info.get('seg_map_path', str(idx)))
-            if bar is not None:
-                bar.update()
-    if bar is not None:
-        print()
+    samples = [(d, i) for d in datasets for i in range(len(d))]
+    for dataset, idx in track_iter_progress(samples) if progress else samples:
+        info = dataset.get_data_info(idx)
+        # The pipeline is called directly: BaseDataset.__getitem__ would
+        # silently substitute a random other sample on failure.
+        seg_map = np.asarray(dataset.pipeline(info)['gt_seg_map'])
+        _count_one(counts, seg_map, info.get('seg_map_path', str(idx)))
     return counts
 
 
-def _count_one(counts: ClassPixelCounts, seg_map: np.ndarray,
-               name: str) -> None:
+def _count_one(counts: ClassPixelCounts, seg_map: np.ndarray, name: str) -> None:
     values, numbers = np.unique(seg_map, return_counts=True)
     num_classes = len(counts.classes)
-    in_range = ((values >= 0) & (values < num_classes) &
-                (values != counts.ignore_index))
+    in_range = (values >= 0) & (values < num_classes) & (values != counts.ignore_index)
     cls, cls_pixels = values[in_range].astype(np.int64), numbers[in_range]
     counts.pixels[cls] += cls_pixels
     counts.image_pixels[cls] += int(cls_pixels.sum())
@@ -217,57 +199,86 @@ def enet_weights(counts: ClassPixelCounts, c: float = ENET_C):
     return prob, weights
 
 
-def format_report(counts: ClassPixelCounts, freq: np.ndarray,
-                  w_mfb: np.ndarray, prob: np.ndarray,
-                  w_enet: np.ndarray) -> str:
-    """The per-class table printed by the tool."""
+def format_report(
+    counts: ClassPixelCounts,
+    freq: np.ndarray,
+    w_mfb: np.ndarray,
+    prob: np.ndarray,
+    w_enet: np.ndarray,
+) -> str:
+    """The per-class table the tool prints."""
     table = PrettyTable()
     table.field_names = [
-        'Index', 'Class', 'Pixels', 'Images', 'Freq (MFB)', 'Weight (MFB)',
-        'Prob (ENet)', 'Weight (ENet)'
+        'Index',
+        'Class',
+        'Pixels',
+        'Images',
+        'Freq (MFB)',
+        'Weight (MFB)',
+        'Prob (ENet)',
+        'Weight (ENet)',
     ]
     for i, name in enumerate(counts.classes):
-        table.add_row([
-            i, name, int(counts.pixels[i]), int(counts.images[i]),
-            'absent' if np.isnan(freq[i]) else f'{freq[i]:.6f}',
-            f'{w_mfb[i]:.6f}', f'{prob[i]:.6f}', f'{w_enet[i]:.6f}'
-        ])
-    return (f'{counts.num_images} label maps, {counts.labelled_pixels} '
-            f'labelled pixels, {counts.ignored_pixels} pixels of '
-            f'ignore_index={counts.ignore_index}\n{table.get_string()}')
+        table.add_row(
+            [
+                i,
+                name,
+                int(counts.pixels[i]),
+                int(counts.images[i]),
+                'absent' if np.isnan(freq[i]) else f'{freq[i]:.6f}',
+                f'{w_mfb[i]:.6f}',
+                f'{prob[i]:.6f}',
+                f'{w_enet[i]:.6f}',
+            ]
+        )
+    return (
+        f'{counts.num_images} label maps, {counts.labelled_pixels} '
+        f'labelled pixels, {counts.ignored_pixels} pixels of '
+        f'ignore_index={counts.ignore_index}\n{table.get_string()}'
+    )
 
 
 def _problems(counts: ClassPixelCounts) -> List[str]:
     messages = []
-    absent = [f'{i} ({n})' for i, n in enumerate(counts.classes)
-              if not counts.present[i]]
+    absent = [f'{i} ({n})' for i, n in enumerate(counts.classes) if not counts.present[i]]
     if absent:
-        messages.append('classes never present, given weight 0: ' +
-                        ', '.join(absent))
+        messages.append('classes never present, given weight 0: ' + ', '.join(absent))
     for value in sorted(counts.stray):
         entry = counts.stray[value]
-        raw = (f' (file value {value + 1}, before reduce_zero_label)'
-               if counts.reduce_zero_label else '')
+        raw = (
+            f' (file value {value + 1}, before reduce_zero_label)'
+            if counts.reduce_zero_label
+            else ''
+        )
         files = entry['files']
         shown = ', '.join(files[:_MAX_FILES_SHOWN]) + (
-            f' and {len(files) - _MAX_FILES_SHOWN} more (see the JSON '
-            'summary)' if len(files) > _MAX_FILES_SHOWN else '')
+            f' and {len(files) - _MAX_FILES_SHOWN} more (see the JSON summary)'
+            if len(files) > _MAX_FILES_SHOWN
+            else ''
+        )
         messages.append(
             f'label value {value}{raw} is neither a class in '
             f'[0, {len(counts.classes)}) nor ignore_index='
             f'{counts.ignore_index}: {entry["pixels"]} pixels, not counted, '
-            f'in {len(files)} file(s): {shown}')
+            f'in {len(files)} file(s): {shown}'
+        )
     return messages
 
 
 def _json_list(array: np.ndarray) -> list:
-    return [None if isinstance(v, float) and math.isnan(v) else v
-            for v in np.asarray(array).tolist()]
+    return [
+        None if isinstance(v, float) and math.isnan(v) else v for v in np.asarray(array).tolist()
+    ]
 
 
-def save_weights(out: str, counts: ClassPixelCounts, freq: np.ndarray,
-                 w_mfb: np.ndarray, prob: np.ndarray,
-                 w_enet: np.ndarray) -> Dict[str, str]:
+def save_weights(
+    out: str,
+    counts: ClassPixelCounts,
+    freq: np.ndarray,
+    w_mfb: np.ndarray,
+    prob: np.ndarray,
+    w_enet: np.ndarray,
+) -> Dict[str, str]:
     """Write ``{stem}_median_freq.npy``, ``{stem}_enet.npy`` (both usable as
     ``class_weight='path.npy'``) and the JSON summary ``out``.
 
@@ -275,9 +286,7 @@ def save_weights(out: str, counts: ClassPixelCounts, freq: np.ndarray,
         dict[str, str]: Paths written, keyed 'json', 'median_freq', 'enet'.
     """
     stem = osp.splitext(out)[0]
-    paths = dict(
-        json=out, median_freq=f'{stem}_median_freq.npy',
-        enet=f'{stem}_enet.npy')
+    paths = dict(json=out, median_freq=f'{stem}_median_freq.npy', enet=f'{stem}_enet.npy')
     if osp.dirname(out):
         os.makedirs(osp.dirname(out), exist_ok=True)
     np.save(paths['median_freq'], w_mfb.astype(np.float32))
@@ -292,62 +301,50 @@ def save_weights(out: str, counts: ClassPixelCounts, freq: np.ndarray,
         pixels=counts.pixels.tolist(),
         images=counts.images.tolist(),
         image_pixels=counts.image_pixels.tolist(),
-        absent_classes=[
-            n for i, n in enumerate(counts.classes) if not counts.present[i]
-        ],
+        absent_classes=[n for i, n in enumerate(counts.classes) if not counts.present[i]],
         stray_labels={str(k): v for k, v in sorted(counts.stray.items())},
-        median_freq=dict(freq=_json_list(freq), weights=w_mfb.tolist(),
-                         file=paths['median_freq']),
-        enet=dict(c=ENET_C, prob=prob.tolist(), weights=w_enet.tolist(),
-                  file=paths['enet']),
+        median_freq=dict(freq=_json_list(freq), weights=w_mfb.tolist(), file=paths['median_freq']),
+        enet=dict(c=ENET_C, prob=prob.tolist(), weights=w_enet.tolist(), file=paths['enet']),
     )
     with open(out, 'w') as f:
         json.dump(summary, f, indent=2)
     return paths
 
 
-def class_weights_from_config(cfg,
-                              out: Optional[str] = None,
-                              progress: bool = True) -> dict:
-    """Count ``cfg.train_dataloader.dataset``, print the table, warn about
-    absent classes and stray labels, and save the weights if ``out`` is set.
+def class_weights_from_config(cfg, out: Optional[str] = None, progress: bool = False) -> dict:
+    """Count ``cfg.train_dataloader.dataset``, compute both weightings, warn
+    about absent classes and stray labels, and save the weights if ``out`` is
+    set. Nothing is printed (but the progress bar, when asked for): the
+    report is returned for the caller to show.
 
     Args:
         cfg (mmengine.Config): A training config.
         out (str, optional): Path of the JSON summary; the .npy files go
-            beside it. Default: None (print only).
-        progress (bool): Show a progress bar. Default: True.
+            beside it. Default: None (nothing saved).
+        progress (bool): Show mmengine's progress bar. Default: False.
 
     Returns:
-        dict: ``counts``, ``freq``, ``median_freq``, ``prob``, ``enet`` and
-        ``paths`` (None when ``out`` is None).
+        dict: ``counts``, ``freq``, ``median_freq``, ``prob``, ``enet``,
+        ``paths`` (None when ``out`` is None) and ``report`` (the per-class
+        table of :func:`format_report`).
     """
-    from mmengine.registry import init_default_scope
-    from mmseg.utils import register_all_modules
-
-    import mmseg_dilated  # noqa: F401  (registers this package's datasets)
-    register_all_modules(init_default_scope=False)
-    if cfg.get('custom_imports'):
-        from mmengine.utils import import_modules_from_strings
-        import_modules_from_strings(**cfg['custom_imports'])
-    init_default_scope(cfg.get('default_scope', 'mmseg') or 'mmseg')
-
-    datasets = build_count_datasets(cfg.train_dataloader.dataset)
+    datasets = build_count_datasets(cfg)
     counts = count_class_pixels(datasets, progress=progress)
     if counts.labelled_pixels == 0:
         raise ValueError('no labelled pixel in the training set')
     freq, w_mfb = median_frequency_weights(counts)
     prob, w_enet = enet_weights(counts)
-    print(format_report(counts, freq, w_mfb, prob, w_enet))
     for message in _problems(counts):
         warnings.warn(message)
-    print('class_weight (median frequency) =',
-          [round(float(w), 4) for w in w_mfb])
-    print('class_weight (ENet) =', [round(float(w), 4) for w in w_enet])
     paths = None
     if out is not None:
         paths = save_weights(out, counts, freq, w_mfb, prob, w_enet)
-        print(f'saved {paths["median_freq"]}, {paths["enet"]} '
-              f'(use as class_weight=...) and {paths["json"]}')
-    return dict(counts=counts, freq=freq, median_freq=w_mfb, prob=prob,
-                enet=w_enet, paths=paths)
+    return dict(
+        counts=counts,
+        freq=freq,
+        median_freq=w_mfb,
+        prob=prob,
+        enet=w_enet,
+        paths=paths,
+        report=format_report(counts, freq, w_mfb, prob, w_enet),
+    )

@@ -6,15 +6,16 @@ editable install or a checkout reads the repository's ``configs/`` directly.
 
 A user's config inherits ours by package scope, as it inherits mmseg's with ``mmseg::``::
 
-    _base_ = ['mmseg_dilated::drn/aspp_drn-d-38_8xb2-80k_cityscapes-512x1024.py']
+    _base_ = ['mmseg_dilated::aspp/aspp_drn-d-38_8xb4-23k_cityscapes-896x896.py']
 
-mmengine 0.10.7 resolves ``pkg::path`` only for the packages of its own ``MODULE2PACKAGE`` table, and
-it resolves ``_base_`` before it runs the config's ``custom_imports``, so ``import mmseg_dilated``
-(which every tool of ours does before it reads a config) teaches mmengine's ``Config`` the scope:
-:func:`register_config_scope`. The configs behind the scope are written for mmseg's registries
-(``default_scope = 'mmseg'``; every component of this package is registered into mmseg's), so their
-model and dataset dicts take mmseg's scope, as those of an ``mmseg::`` base do.
+mmengine 0.10.7 resolves ``pkg::path`` only for the packages of its own ``MODULE2PACKAGE`` table,
+and it resolves ``_base_`` before it runs the config's ``custom_imports``, so ``import
+mmseg_dilated`` (which every tool of ours does before it reads a config) teaches mmengine's
+``Config`` the scope: :func:`register_config_scope`. The configs behind the scope are written for
+mmseg's registries (``default_scope = 'mmseg'``; every component of this package is registered into
+mmseg's), so their model and dataset dicts take mmseg's scope, as those of an ``mmseg::`` base do.
 """
+
 import os
 import os.path as osp
 from typing import List
@@ -23,7 +24,11 @@ from mmengine.config import Config
 from mmengine.config import utils as config_utils
 
 __all__ = [
-    'CONFIG_SCOPE', 'configs_root', 'list_configs', 'resolve_config_path', 'register_config_scope'
+    'CONFIG_SCOPE',
+    'configs_root',
+    'list_configs',
+    'resolve_config_path',
+    'register_config_scope',
 ]
 
 CONFIG_SCOPE = 'mmseg_dilated'
@@ -41,9 +46,10 @@ def configs_root() -> str:
     if osp.isdir(osp.join(checkout, '_base_')):
         return checkout
     raise FileNotFoundError(
-        f'mmseg-dilated\'s configs are neither at {shipped} nor at {checkout}: the package was '
-        'installed without them. Reinstall it from its wheel or source (pip install .), which ships '
-        'them under mmseg_dilated/.mim/configs.')
+        f"mmseg-dilated's configs are neither at {shipped} nor at {checkout}: the package was "
+        'installed without them. Reinstall it from its wheel or source (pip install .), which '
+        'ships them under mmseg_dilated/.mim/configs.'
+    )
 
 
 def list_configs(include_bases: bool = False) -> List[str]:
@@ -69,12 +75,13 @@ def resolve_config_path(path: str) -> str:
     """
     if not path.startswith(_PREFIX):
         return path
-    rel = path[len(_PREFIX):]
+    rel = path[len(_PREFIX) :]
     full = osp.join(configs_root(), rel)
     if not osp.isfile(full):
         raise FileNotFoundError(
             f'{path}: mmseg-dilated ships no config {rel!r} (under {configs_root()}). '
-            '`mmseg-dilated configs` lists the shipped ones.')
+            '`mmseg-dilated configs` lists the shipped ones.'
+        )
     return full
 
 

@@ -11,6 +11,7 @@ The size check is the one ``LoadAnnotations`` makes once ``mmseg_dilated`` is im
 because OpenCV decodes a truncated JPEG without an error (it only prints "Premature end of JPEG
 file").
 """
+
 import os.path as osp
 import time
 from typing import Dict, List, Optional, Sequence
@@ -19,10 +20,15 @@ import numpy as np
 from mmengine.config import Config
 
 from ..datasets.sample_checks import SampleError
-from .launch import iter_leaf_datasets
+from .model_builder import unwrap_dataset
 
 __all__ = [
-    'SPLITS', 'check_sample', 'check_split', 'check_config_data', 'format_report', 'time_loader'
+    'SPLITS',
+    'check_sample',
+    'check_split',
+    'check_config_data',
+    'format_report',
+    'time_loader',
 ]
 
 SPLITS = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
@@ -38,12 +44,14 @@ def _build(steps: List[dict]):
     key = repr(steps)
     if key not in _TRANSFORMS:
         from mmseg.registry import TRANSFORMS
+
         _TRANSFORMS[key] = [TRANSFORMS.build(step) for step in steps]
     return _TRANSFORMS[key]
 
 
 def _pillow_decode(path: str) -> Optional[str]:
     from PIL import Image
+
     try:
         with Image.open(path) as image:
             image.load()
@@ -96,8 +104,14 @@ def check_sample(task) -> dict:
     if bad.any():
         result['values'] = {int(v): int(c) for v, c in zip(values[bad], counts[bad])}
         listing = ', '.join(f'{v} ({c} px)' for v, c in result['values'].items())
-        problems.append(('labels', seg_path, f'values outside the {num_classes} classes (0-'
-                         f'{num_classes - 1}) and not the ignore index {ignore_index}: {listing}'))
+        problems.append(
+            (
+                'labels',
+                seg_path,
+                f'values outside the {num_classes} classes (0-'
+                f'{num_classes - 1}) and not the ignore index {ignore_index}: {listing}',
+            )
+        )
     return result
 
 
@@ -114,40 +128,60 @@ def check_split(dataset_cfg, nproc: int = 2, progress: bool = True) -> dict:
 
     start = time.perf_counter()
     tasks = []
-    for leaf in iter_leaf_datasets(dataset_cfg):
+    for leaf in unwrap_dataset(dataset_cfg):
         dataset = DATASETS.build(leaf)
         steps = _loading_steps(leaf.get('pipeline') or [])
         num_classes = len(dataset.metainfo['classes'])
         ignore_index = getattr(dataset, 'ignore_index', 255)
-        tasks += [(dataset.get_data_info(i), steps, num_classes, ignore_index)
-                  for i in range(len(dataset))]
+        tasks += [
+            (dataset.get_data_info(i), steps, num_classes, ignore_index)
+            for i in range(len(dataset))
+        ]
     if nproc > 1 and len(tasks) > 1:
-        results = track_parallel_progress(check_sample, tasks, nproc, chunksize=8,
-                                          keep_order=True) if progress else _pool(tasks, nproc)
+        results = (
+            track_parallel_progress(check_sample, tasks, nproc, chunksize=8, keep_order=True)
+            if progress
+            else _pool(tasks, nproc)
+        )
     else:
-        results = track_progress(check_sample, tasks) if progress else list(
-            map(check_sample, tasks))
+        results = (
+            track_progress(check_sample, tasks) if progress else list(map(check_sample, tasks))
+        )
     problems, values = [], {}
     for res in results:
         for kind, path, detail in res['problems']:
-            problems.append(dict(kind=kind, file=path, detail=detail, image=res['img_path'],
-                                 label=res['seg_map_path']))
+            problems.append(
+                dict(
+                    kind=kind,
+                    file=path,
+                    detail=detail,
+                    image=res['img_path'],
+                    label=res['seg_map_path'],
+                )
+            )
         for value, count in res['values'].items():
             values[value] = values.get(value, 0) + count
-    return dict(samples=len(tasks), seconds=time.perf_counter() - start, problems=problems,
-                label_values=values)
+    return dict(
+        samples=len(tasks),
+        seconds=time.perf_counter() - start,
+        problems=problems,
+        label_values=values,
+    )
 
 
 def _pool(tasks, nproc):
     from multiprocessing import Pool
+
     with Pool(nproc) as pool:
         return pool.map(check_sample, tasks, chunksize=8)
 
 
-def check_config_data(cfg: Config, splits: Sequence[str] = ('train', 'val'), nproc: int = 2,
-                      progress: bool = True) -> Dict[str, dict]:
+def check_config_data(
+    cfg: Config, splits: Sequence[str] = ('train', 'val'), nproc: int = 2, progress: bool = True
+) -> Dict[str, dict]:
     """:func:`check_split` for each named split (``train``, ``val``, ``test``) the config has."""
     from mmengine.registry import init_default_scope
+
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     report = {}
     for split in splits:
@@ -162,23 +196,28 @@ def format_report(report: Dict[str, dict], limit: int = 20) -> str:
     lines = []
     for split, res in report.items():
         rate = res['samples'] / res['seconds'] if res['seconds'] else float('inf')
-        lines.append(f'{split}: {res["samples"]} samples read in {res["seconds"]:.1f} s '
-                     f'({rate:.0f}/s), {len(res["problems"])} problems')
+        lines.append(
+            f'{split}: {res["samples"]} samples read in {res["seconds"]:.1f} s '
+            f'({rate:.0f}/s), {len(res["problems"])} problems'
+        )
         for problem in res['problems'][:limit]:
             lines.append(f'  [{problem["kind"]}] {problem["file"]}: {problem["detail"]}')
         if len(res['problems']) > limit:
             lines.append(f'  ... and {len(res["problems"]) - limit} more (see the JSON report)')
         if res['label_values']:
-            lines.append('  label values outside the classes, pixels over the split: ' + ', '.join(
-                f'{v}: {c}' for v, c in sorted(res['label_values'].items())))
+            lines.append(
+                '  label values outside the classes, pixels over the split: '
+                + ', '.join(f'{v}: {c}' for v, c in sorted(res['label_values'].items()))
+            )
     return '\n'.join(lines)
 
 
 def time_loader(cfg: Config, split: str = 'train') -> dict:
-    """Seconds one pass of a split's data loader takes, as the config builds it (workers, batch size,
-    full pipeline), over as many samples as the split has: what the check is compared with."""
+    """Seconds one pass of a split's data loader takes, as the config builds it (workers, batch
+    size, full pipeline), over as many samples as the split has: what the check is compared with."""
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
+
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     loader = Runner.build_dataloader(cfg[SPLITS[split]], seed=0)
     total = len(loader.dataset)

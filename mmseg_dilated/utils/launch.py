@@ -1,48 +1,66 @@
 """Checks that tools/train.py and tools/test.py run before building mmengine's Runner.
 
-They turn the failures users hit most (a dataset that is not prepared, ``--amp`` without a GPU, NCCL on
-a machine without GPUs) into one clear message up front instead of a stack trace from inside a data
-loader or mmengine's AMP wrapper.
+They turn the failures users hit most (a dataset that is not prepared, ``--amp`` without a GPU, NCCL
+on a machine without GPUs) into one clear message up front instead of a stack trace from inside a
+data loader or mmengine's AMP wrapper.
 """
+
 import os.path as osp
 import re
 from typing import Iterator, List, Sequence
 
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
+
+from .model_builder import unwrap_dataset
 
 __all__ = [
-    'DatasetNotPreparedError', 'iter_leaf_datasets', 'iter_loader_datasets', 'check_dataset_paths',
-    'check_pretrained_paths', 'check_amp_available', 'cpu_distributed_options', 'load_config',
-    'mmseg_tool', 'run_mmseg_tool', 'shutdown_distributed'
+    'DatasetNotPreparedError',
+    'iter_loader_datasets',
+    'check_dataset_paths',
+    'check_pretrained_paths',
+    'check_amp_available',
+    'cpu_distributed_options',
+    'load_config',
+    'mmseg_tool',
+    'run_mmseg_tool',
+    'shutdown_distributed',
 ]
 
 _PREPARE_HINTS = {
-    'PascalVOCDataset':
-    'Prepare Pascal VOC 2012 with the SBD augmented labels: extract VOCtrainval_11-May-2012.tar so '
-    'that data/VOCdevkit/VOC2012/{JPEGImages,SegmentationClass,ImageSets} exist, extract SBD\'s '
-    'benchmark.tgz to data/VOCdevkit/VOCaug, then run mmseg\'s converter: python '
-    '$(python -c "import mmseg,os;print(os.path.dirname(mmseg.__file__))")/.mim/tools/'
-    'dataset_converters/voc_aug.py data/VOCdevkit data/VOCdevkit/VOCaug --nproc 8 '
-    '(it writes SegmentationClassAug/ and ImageSets/Segmentation/aug.txt). See the README, '
-    '"Preparing datasets".',
-    'CityscapesDataset':
-    'Prepare Cityscapes: extract leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip into '
-    'data/cityscapes, pip install cityscapesscripts, then run mmseg\'s converter: python '
-    '$(python -c "import mmseg,os;print(os.path.dirname(mmseg.__file__))")/.mim/tools/'
-    'dataset_converters/cityscapes.py data/cityscapes --nproc 8 (it writes the *_labelTrainIds.png '
-    'maps). See the README, "Preparing datasets".',
+    'PascalVOCDataset': (
+        'Prepare Pascal VOC 2012 with the SBD augmented labels: extract '
+        'VOCtrainval_11-May-2012.tar so '
+        "that data/VOCdevkit/VOC2012/{JPEGImages,SegmentationClass,ImageSets} exist, extract SBD's "
+        "benchmark.tgz to data/VOCdevkit/VOCaug, then run mmseg's converter: python "
+        '$(python -c "import mmseg,os;print(os.path.dirname(mmseg.__file__))")/.mim/tools/'
+        'dataset_converters/voc_aug.py data/VOCdevkit data/VOCdevkit/VOCaug --nproc 8 '
+        '(it writes SegmentationClassAug/ and ImageSets/Segmentation/aug.txt). See the README, '
+        '"Preparing datasets".'
+    ),
+    'CityscapesDataset': (
+        'Prepare Cityscapes: extract leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip '
+        "into data/cityscapes, pip install cityscapesscripts, then run mmseg's converter: python "
+        '$(python -c "import mmseg,os;print(os.path.dirname(mmseg.__file__))")/.mim/tools/'
+        'dataset_converters/cityscapes.py data/cityscapes --nproc 8 (it writes the '
+        '*_labelTrainIds.png maps). See the README, "Preparing datasets".'
+    ),
 }
 
 
 # The DRN authors' published ImageNet checkpoints (fyu/drn, drn.py's model_urls); DRN-A starts
 # from torchvision's ResNets.
 _DRN_RELEASES = {
-    ('c', '26'): 'drn_c_26-ddedf421.pth', ('c', '42'): 'drn_c_42-9d336e8c.pth',
-    ('c', '58'): 'drn_c_58-0a53a92c.pth', ('d', '22'): 'drn_d_22-4bd2f8ea.pth',
-    ('d', '38'): 'drn_d_38-eebb45f0.pth', ('d', '54'): 'drn_d_54-0e0534ff.pth',
-    ('d', '105'): 'drn_d_105-12b40979.pth', ('a', '18'): 'resnet18-5c106cde.pth',
-    ('a', '34'): 'resnet34-333f7ec4.pth', ('a', '50'): 'resnet50-19c8e357.pth',
+    ('c', '26'): 'drn_c_26-ddedf421.pth',
+    ('c', '42'): 'drn_c_42-9d336e8c.pth',
+    ('c', '58'): 'drn_c_58-0a53a92c.pth',
+    ('d', '22'): 'drn_d_22-4bd2f8ea.pth',
+    ('d', '38'): 'drn_d_38-eebb45f0.pth',
+    ('d', '54'): 'drn_d_54-0e0534ff.pth',
+    ('d', '105'): 'drn_d_105-12b40979.pth',
+    ('a', '18'): 'resnet18-5c106cde.pth',
+    ('a', '34'): 'resnet34-333f7ec4.pth',
+    ('a', '50'): 'resnet50-19c8e357.pth',
 }
 
 
@@ -50,28 +68,12 @@ class DatasetNotPreparedError(FileNotFoundError):
     """A dataset a config needs is not where the config says."""
 
 
-def iter_leaf_datasets(dataset_cfg) -> Iterator[ConfigDict]:
-    """Yield the concrete dataset configs inside wrappers (ConcatDataset, RepeatDataset, ...)."""
-    if dataset_cfg is None:
-        return
-    if isinstance(dataset_cfg, (list, tuple)):
-        for d in dataset_cfg:
-            yield from iter_leaf_datasets(d)
-        return
-    if 'datasets' in dataset_cfg:
-        yield from iter_leaf_datasets(dataset_cfg['datasets'])
-    elif 'dataset' in dataset_cfg:
-        yield from iter_leaf_datasets(dataset_cfg['dataset'])
-    else:
-        yield dataset_cfg
-
-
 def iter_loader_datasets(cfg: Config, loaders: Sequence[str]) -> Iterator[tuple]:
     """(loader name, leaf dataset config) for the named dataloaders the config has."""
     for loader in loaders:
         loader_cfg = cfg.get(loader)
         if loader_cfg:
-            for ds in iter_leaf_datasets(loader_cfg.get('dataset')):
+            for ds in unwrap_dataset(loader_cfg.get('dataset')):
                 yield loader, ds
 
 
@@ -113,10 +115,14 @@ def check_dataset_paths(cfg: Config, loaders=('train_dataloader', 'val_dataloade
         hint = _PREPARE_HINTS.get(ds_type)
         if hint and hint not in hints:
             hints.append(hint)
-    lines += hints or ['Set data_root (and data_prefix / ann_file) in the config, or with '
-                       '--cfg-options, to where the data is.']
-    lines.append('To try the package without any download, use the bundled data: '
-                 'python tools/train.py configs/context_toy.py')
+    lines += hints or [
+        'Set data_root (and data_prefix / ann_file) in the config, or with '
+        '--cfg-options, to where the data is.'
+    ]
+    lines.append(
+        'To try the package without any download, use the bundled data: '
+        'python tools/train.py configs/context_toy.py'
+    )
     raise DatasetNotPreparedError('\n'.join(lines))
 
 
@@ -133,7 +139,8 @@ def _pretrained_paths(node, where):
 
 
 def check_pretrained_paths(cfg: Config) -> None:
-    """Raise FileNotFoundError, with the converter to run, for local weights a config names but lacks.
+    """Raise FileNotFoundError, with the converter to run, for local weights that a config names
+    but that are missing.
 
     Covers ``init_cfg=dict(type='Pretrained', checkpoint=...)`` anywhere in the model and
     ``load_from``; URLs and ``open-mmlab://``-style names are left to mmengine.
@@ -141,8 +148,9 @@ def check_pretrained_paths(cfg: Config) -> None:
     wanted = list(_pretrained_paths(cfg.get('model', {}), 'model'))
     if cfg.get('load_from'):
         wanted.append(('load_from', cfg.load_from))
-    missing = [(where, path) for where, path in wanted
-               if '://' not in str(path) and not osp.isfile(path)]
+    missing = [
+        (where, path) for where, path in wanted if '://' not in str(path) and not osp.isfile(path)
+    ]
     if not missing:
         return
     lines = ['Weights named in the config are missing:']
@@ -150,20 +158,29 @@ def check_pretrained_paths(cfg: Config) -> None:
         name = osp.basename(str(path)).lower()
         variant = re.search(r'drn[_-]?([acd])[_-]?(\d+)', name)
         if variant:
-            source = _DRN_RELEASES.get(variant.group(1, 2), 'the DRN authors\' ImageNet checkpoint of '
-                                       f'DRN-{variant.group(1).upper()}-{variant.group(2)}')
+            source = _DRN_RELEASES.get(
+                variant.group(1, 2),
+                "the DRN authors' ImageNet checkpoint of "
+                f'DRN-{variant.group(1).upper()}-{variant.group(2)}',
+            )
             hint = f'convert {source}: python tools/model_converters/drn2mmseg.py {source} {path}'
         elif 'drn' in name:
-            hint = ('convert the DRN authors\' ImageNet checkpoint of the variant, e.g. python '
-                    f'tools/model_converters/drn2mmseg.py drn_d_22-4bd2f8ea.pth {path}')
+            hint = (
+                "convert the DRN authors' ImageNet checkpoint of the variant, e.g. python "
+                f'tools/model_converters/drn2mmseg.py drn_d_22-4bd2f8ea.pth {path}'
+            )
         elif 'vgg' in name:
-            hint = ('convert torchvision\'s VGG-16, e.g. python tools/model_converters/vgg2mmseg.py '
-                    f'vgg16-397923af.pth {path}')
+            hint = (
+                "convert torchvision's VGG-16, e.g. python tools/model_converters/vgg2mmseg.py "
+                f'vgg16-397923af.pth {path}'
+            )
         else:
             hint = 'check the path'
         lines.append(f'  {osp.abspath(str(path))}   ({where}): {hint}')
-    lines.append('See the README, "Converting published weights". To train from scratch instead: '
-                 '--cfg-options ' + ' '.join(f'{where}=None' for where, _ in missing))
+    lines.append(
+        'See the README, "Converting published weights". To train from scratch instead: '
+        '--cfg-options ' + ' '.join(f'{where}=None' for where, _ in missing)
+    )
     raise FileNotFoundError('\n'.join(lines))
 
 
@@ -174,14 +191,17 @@ def load_config(path: str, options: Sequence[str] = ()) -> Config:
     (:func:`~mmseg_dilated.utils.configs.resolve_config_path`).
     """
     import argparse
+
     from mmengine.config import DictAction
 
     from .configs import resolve_config_path
+
     path = resolve_config_path(path)
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'config {path} does not exist. A shipped config is named mmseg_dilated::REL_PATH '
-            '(`mmseg-dilated configs` lists them).')
+            '(`mmseg-dilated configs` lists them).'
+        )
     cfg = Config.fromfile(path)
     if options:
         parser = argparse.ArgumentParser()
@@ -193,11 +213,13 @@ def load_config(path: str, options: Sequence[str] = ()) -> Config:
 def mmseg_tool(name: str) -> str:
     """Path of one of mmseg's own tools (``train.py``, ``test.py``) shipped in the mmseg wheel."""
     import mmseg
+
     path = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', name)
     if not osp.isfile(path):
         raise FileNotFoundError(
-            f'mmseg\'s {name} is not at {path}. Install mmsegmentation 1.2.2 from its wheel '
-            '(pip install mmsegmentation==1.2.2), which ships its tools under mmseg/.mim/tools.')
+            f"mmseg's {name} is not at {path}. Install mmsegmentation 1.2.2 from its wheel "
+            '(pip install mmsegmentation==1.2.2), which ships its tools under mmseg/.mim/tools.'
+        )
     return path
 
 
@@ -206,6 +228,7 @@ def run_mmseg_tool(name: str, argv: Sequence[str]) -> None:
     then tear down the process group if the tool started one."""
     import runpy
     import sys
+
     tool = mmseg_tool(name)
     sys.argv = [tool, *argv]
     runpy.run_path(tool, run_name='__main__')
@@ -213,16 +236,22 @@ def run_mmseg_tool(name: str, argv: Sequence[str]) -> None:
 
 
 def check_amp_available() -> None:
-    """mmengine's AmpOptimWrapper is CUDA-only (also NPU/MLU/MUSA builds); say so before it fails."""
-    from mmengine.device import (is_cuda_available, is_mlu_available, is_musa_available,
-                                 is_npu_available)
-    if not (is_cuda_available() or is_npu_available() or is_mlu_available()
-            or is_musa_available()):
+    """mmengine's AmpOptimWrapper is CUDA-only (also NPU/MLU/MUSA builds): say so before it
+    fails."""
+    from mmengine.device import (
+        is_cuda_available,
+        is_mlu_available,
+        is_musa_available,
+        is_npu_available,
+    )
+
+    if not (is_cuda_available() or is_npu_available() or is_mlu_available() or is_musa_available()):
         raise SystemExit(
-            'error: --amp needs a GPU: mmengine\'s AmpOptimWrapper runs mixed precision on CUDA '
+            "error: --amp needs a GPU: mmengine's AmpOptimWrapper runs mixed precision on CUDA "
             '(or NPU/MLU/MUSA) devices only, and this machine has none '
             f'(torch {torch.__version__}, torch.cuda.is_available() is False). Train without --amp '
-            'on CPU.')
+            'on CPU.'
+        )
 
 
 def cpu_distributed_options(launcher: str) -> List[str]:
@@ -241,6 +270,7 @@ def cpu_distributed_options(launcher: str) -> List[str]:
     if launcher != 'pytorch' or torch.cuda.is_available():
         return []
     import torch.distributed as dist
+
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     return [
@@ -261,6 +291,7 @@ def shutdown_distributed() -> None:
     other first, so neither tears down while the other still communicates.
     """
     import torch.distributed as dist
+
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()

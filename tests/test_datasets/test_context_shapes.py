@@ -1,4 +1,5 @@
 """The bundled data: deterministic, in the VOC layout mmseg reads, and built so context decides."""
+
 import hashlib
 import os.path as osp
 
@@ -32,7 +33,7 @@ def test_generation_is_deterministic_and_voc_shaped(tmp_path):
     assert _digest(a) != _digest(c)
     png = Image.open(osp.join(a, 'SegmentationClass', 'train_00000.png'))
     assert png.mode == 'P' and png.size == (64, 64)
-    assert png.getpalette()[:3 * len(PALETTE)] == [v for rgb in PALETTE for v in rgb]
+    assert png.getpalette()[: 3 * len(PALETTE)] == [v for rgb in PALETTE for v in rgb]
     # a second call with the same parameters reuses the data; other parameters are refused
     assert generate_context_shapes(a, num_train=6, num_val=2, image_size=64) == a
     with pytest.raises(ValueError, match='Delete'):
@@ -42,11 +43,21 @@ def test_generation_is_deterministic_and_voc_shaped(tmp_path):
 def test_dataset_builds_through_mmsegs_registry(tmp_path):
     register_all_modules()
     ds = DATASETS.build(
-        dict(type='ContextShapesDataset', data_root=str(tmp_path / 'shapes'), num_train=5,
-             num_val=2, image_size=64, ann_file='ImageSets/Segmentation/val.txt',
-             data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-             pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                       dict(type='PackSegInputs')]))
+        dict(
+            type='ContextShapesDataset',
+            data_root=str(tmp_path / 'shapes'),
+            num_train=5,
+            num_val=2,
+            image_size=64,
+            ann_file='ImageSets/Segmentation/val.txt',
+            data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations'),
+                dict(type='PackSegInputs'),
+            ],
+        )
+    )
     assert len(ds) == 2
     assert ds.metainfo['classes'] == CLASSES
     sample = ds[0]
@@ -62,6 +73,7 @@ def test_interiors_look_alike_whatever_the_class():
     interior = {k: [] for k in (1, 2, 3)}
     rims = {k: [] for k in (1, 2, 3)}
     import cv2
+
     for _ in range(40):
         image, label = render_sample(rng, 128)
         for k in (1, 2, 3):
@@ -69,8 +81,9 @@ def test_interiors_look_alike_whatever_the_class():
             if not mask.any():
                 continue
             inner = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=6).astype(bool)
-            rim = mask.astype(bool) & ~cv2.erode(mask, np.ones((3, 3), np.uint8),
-                                                 iterations=2).astype(bool)
+            rim = mask.astype(bool) & ~cv2.erode(
+                mask, np.ones((3, 3), np.uint8), iterations=2
+            ).astype(bool)
             interior[k].append(image[inner].astype(float))
             rims[k].append(image[rim].astype(float))
     means = {k: np.concatenate(v).mean(0) for k, v in interior.items()}

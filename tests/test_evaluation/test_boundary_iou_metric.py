@@ -12,23 +12,19 @@ from mmseg.structures import SegDataSample
 from scipy import ndimage
 
 from mmseg_dilated.evaluation import BoundaryIoUMetric
-from mmseg_dilated.evaluation.boundary_iou_metric import (
-    boundary_intersect_and_union, boundary_map)
+from mmseg_dilated.evaluation.boundary_iou_metric import boundary_intersect_and_union, boundary_map
 
 CLASSES = ('background', 'square', 'absent')
 
 
 def square(top, left, size=5, shape=(9, 9)):
     mask = torch.zeros(shape, dtype=torch.long)
-    mask[top:top + size, left:left + size] = 1
+    mask[top : top + size, left : left + size] = 1
     return mask
 
 
 def sample(pred, gt, name='img.png'):
-    return dict(
-        pred_sem_seg=dict(data=pred[None]),
-        gt_sem_seg=dict(data=gt[None]),
-        img_path=name)
+    return dict(pred_sem_seg=dict(data=pred[None]), gt_sem_seg=dict(data=gt[None]), img_path=name)
 
 
 def evaluate(metric, pairs, classes=CLASSES):
@@ -64,8 +60,7 @@ def test_hand_worked_shifted_square():
     assert metrics['mBIoU'] == round((44 / 61 + 1 / 3) / 2 * 100, 2)
     # IoU: square 20/30, background 51/61; fwIoU weights them by GT share.
     assert metrics['mIoU'] == round((20 / 30 + 51 / 61) / 2 * 100, 2)
-    assert metrics['fwIoU'] == round(
-        (56 / 81 * 51 / 61 + 25 / 81 * 20 / 30) * 100, 2)
+    assert metrics['fwIoU'] == round((56 / 81 * 51 / 61 + 25 / 81 * 20 / 30) * 100, 2)
     assert metrics['aAcc'] == round(71 / 81 * 100, 2)
 
     # nan_to_num turns the absent class into a number that the mean counts.
@@ -100,8 +95,7 @@ def test_ignored_pixels_removed_after_boundaries():
     iou_inter, iou_union = IoUMetric.intersect_and_union(pred, gt, 2, 255)[:2]
     assert iou_inter[1] == iou_union[1] == 20
     # All ignored: nothing is counted at all.
-    inter, union = boundary_intersect_and_union(pred, torch.full_like(gt, 255),
-                                                2, 255, 0.02)
+    inter, union = boundary_intersect_and_union(pred, torch.full_like(gt, 255), 2, 255, 0.02)
     assert inter.sum() == union.sum() == 0
 
 
@@ -109,8 +103,9 @@ def scipy_boundary(mask, d):
     """Cheng et al.'s definition: zero-pad by one, erode d times with a 3x3
     square, keep the mask minus its erosion."""
     padded = np.pad(mask, 1)
-    eroded = ndimage.binary_erosion(
-        padded, structure=np.ones((3, 3), bool), iterations=d)[1:-1, 1:-1]
+    eroded = ndimage.binary_erosion(padded, structure=np.ones((3, 3), bool), iterations=d)[
+        1:-1, 1:-1
+    ]
     return mask & ~eroded
 
 
@@ -127,7 +122,7 @@ def random_label_maps(seed, num_classes=4, count=5):
         pred = np.roll(pred, rng.integers(-3, 4), axis=1)
         ignore = np.zeros((h, w), bool)
         y, x = rng.integers(0, h - 8), rng.integers(0, w - 8)
-        ignore[y:y + 8, x:x + 8] = True
+        ignore[y : y + 8, x : x + 8] = True
         gt[ignore] = 255
         pairs.append((torch.from_numpy(pred), torch.from_numpy(gt)))
     return pairs
@@ -165,8 +160,7 @@ def test_iou_dice_acc_equal_mmseg_iou_metric():
     options = dict(iou_metrics=['mIoU', 'mDice', 'mFscore'])
     ours = evaluate(BoundaryIoUMetric(**options), pairs, tuple('abcd'))
     ref = evaluate(IoUMetric(**options), pairs, tuple('abcd'))
-    assert set(ref) == {'aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore',
-                        'mPrecision', 'mRecall'}
+    assert set(ref) == {'aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore', 'mPrecision', 'mRecall'}
     assert set(ours) == set(ref) | {'fwIoU', 'mBIoU'}
     for key, value in ref.items():
         assert ours[key] == value, key
@@ -194,8 +188,7 @@ def test_tta_style_samples_through_evaluator():
         data_sample.gt_sem_seg = PixelData(data=gt[None])
         data_sample.set_metainfo(dict(img_path='x.png'))
         samples.append(data_sample)
-    evaluator = Evaluator(
-        dict(type='BoundaryIoUMetric', _scope_='mmseg', prefix='val'))
+    evaluator = Evaluator(dict(type='BoundaryIoUMetric', _scope_='mmseg', prefix='val'))
     evaluator.dataset_meta = dict(classes=tuple('abcd'))
     evaluator.process(samples)
     got = evaluator.evaluate(len(samples))
@@ -208,13 +201,13 @@ def test_format_only(tmp_path):
     metric.dataset_meta = dict(classes=CLASSES)
     pred = square(2, 2)
     # Test sets have no ground truth.
-    metric.process({}, [dict(pred_sem_seg=dict(data=pred[None]),
-                             img_path='a/frame_01.jpg')])
+    metric.process({}, [dict(pred_sem_seg=dict(data=pred[None]), img_path='a/frame_01.jpg')])
     assert metric.results == []
     assert metric.compute_metrics(metric.results) == {}
     saved = tmp_path / 'frame_01.png'
     assert saved.is_file()
     from PIL import Image
+
     np.testing.assert_array_equal(np.asarray(Image.open(saved)), pred.numpy())
     # Without output_dir, nothing is saved and nothing breaks.
     metric = BoundaryIoUMetric(format_only=True)

@@ -7,6 +7,7 @@ side on 2 cores) through tools/train.py, and their last validation mIoU is read 
 scalar log. The expected figures are read from the README's ablation table, so the test fails if
 the README's numbers stop being what the configs give.
 """
+
 import os.path as osp
 import re
 
@@ -14,7 +15,8 @@ import pytest
 
 from mmseg_dilated.utils import mmseg_tool
 
-from _helpers import REPO, TOY_CONFIGS as CONFIGS, run_tool
+from _helpers import REPO, run_tool
+from _helpers import TOY_CONFIGS as CONFIGS
 
 # Spread allowed against the README's figures, which tools/train.py gives with its default two
 # threads: here each run has one, which changes the order of floating-point sums, and 2,000 steps
@@ -30,9 +32,15 @@ def readme_ablation():
         text = f.read()
     rows = {}
     for name in CONFIGS:
-        m = re.search(r'^\| \[' + re.escape(name) + r'\]\(configs/' + re.escape(name) +
-                      r'\) \| [^|]+ \| \**([\d.]+)\** \| ([\d.]+) / ([\d.]+) / ([\d.]+) \|$', text,
-                      re.M)
+        m = re.search(
+            r'^\| \['
+            + re.escape(name)
+            + r'\]\(configs/'
+            + re.escape(name)
+            + r'\) \| [^|]+ \| \**([\d.]+)\** \| ([\d.]+) / ([\d.]+) / ([\d.]+) \|$',
+            text,
+            re.M,
+        )
         assert m, f'README has no ablation row for {name}'
         rows[name] = float(m.group(1)), [float(g) for g in m.group(2, 3, 4)]
     m = re.search(r'The context module wins by ([\d.]+) mIoU', text)
@@ -42,7 +50,8 @@ def readme_ablation():
 
 @pytest.fixture(scope='module')
 def trained(toy_runs):
-    """context_toy.py and frontend_toy.py as shipped, trained once per test session (conftest.py)."""
+    """context_toy.py and frontend_toy.py as shipped, trained once per test session
+    (conftest.py)."""
     return toy_runs
 
 
@@ -58,16 +67,27 @@ def test_readme_reports_what_the_configs_give(trained):
     rows, margin = readme_ablation()
     for name in CONFIGS:
         assert trained[name][0] == pytest.approx(rows[name][0], abs=TOLERANCE), name
-    assert margin == pytest.approx(rows['context_toy.py'][0] - rows['frontend_toy.py'][0],
-                                   abs=0.006)
+    assert margin == pytest.approx(
+        rows['context_toy.py'][0] - rows['frontend_toy.py'][0], abs=0.006
+    )
 
 
 def test_tta_through_mmsegs_own_test_tool(trained, python):
     """Multi-scale + flip testing of the trained context_toy checkpoint with mmseg's own
     tools/test.py, against the TTA figure the README reports."""
     cwd = trained['cwd']
-    proc = run_tool([python, mmseg_tool('test.py'), osp.join(REPO, 'configs', 'context_toy.py'),
-                     'context_toy/iter_2000.pth', '--tta', '--work-dir', 'tta'], cwd)
+    proc = run_tool(
+        [
+            python,
+            mmseg_tool('test.py'),
+            osp.join(REPO, 'configs', 'context_toy.py'),
+            'context_toy/iter_2000.pth',
+            '--tta',
+            '--work-dir',
+            'tta',
+        ],
+        cwd,
+    )
     assert proc.returncode == 0, proc.stdout[-5000:]
     miou = float(re.findall(r'Iter\(test\) \[60/60\].*mIoU: ([\d.]+)', proc.stdout)[-1])
     with open(osp.join(REPO, 'README.md')) as f:

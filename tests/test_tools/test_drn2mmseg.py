@@ -1,5 +1,6 @@
 """drn2mmseg: authors'-layout checkpoints -> DRN backbone, checked against an independent
 functional forward pass written from the authors' drn.py (fyu/drn) layer rules."""
+
 import math
 import pickle
 from collections import OrderedDict
@@ -8,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-
 from mmseg.registry import MODELS
+
+from mmseg_dilated.converters.drn import DRNCheckpointError, convert_drn, convert_drn_checkpoint
 from mmseg_dilated.models.backbones import DRN
-from mmseg_dilated.utils.convert_drn import (DRNCheckpointError, convert_drn,
-                                             convert_drn_checkpoint, load_state_dict_file)
+from mmseg_dilated.utils.checkpoint import load_state_dict_file
 
 from _helpers import run_script
 
@@ -109,8 +110,16 @@ def reference_forward(sd, arch, blocks, x, dilation_mode='reference'):
     """
 
     def bn(t, p):
-        return F.batch_norm(t, sd[f'{p}.running_mean'], sd[f'{p}.running_var'],
-                            sd[f'{p}.weight'], sd[f'{p}.bias'], False, 0.0, 1e-5)
+        return F.batch_norm(
+            t,
+            sd[f'{p}.running_mean'],
+            sd[f'{p}.running_var'],
+            sd[f'{p}.weight'],
+            sd[f'{p}.bias'],
+            False,
+            0.0,
+            1e-5,
+        )
 
     def conv(t, key, stride=1, dilation=1):
         w = sd[key]
@@ -147,8 +156,12 @@ def reference_forward(sd, arch, blocks, x, dilation_mode='reference'):
 
     def conv_level(t, name, n, stride=1, d=1):
         for j in range(n):
-            t = F.relu(bn(conv(t, f'{name}.{3 * j}.weight', stride if j == 0 else 1, d),
-                          f'{name}.{3 * j + 1}'))
+            t = F.relu(
+                bn(
+                    conv(t, f'{name}.{3 * j}.weight', stride if j == 0 else 1, d),
+                    f'{name}.{3 * j + 1}',
+                )
+            )
         return t
 
     if arch == 'A':
@@ -182,7 +195,7 @@ def load_pretrained(path, **kwargs):
 def assert_matches_reference(model, sd, arch, blocks, size=33, **kwargs):
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        (ours, ) = model(x)
+        (ours,) = model(x)
         ref = reference_forward(sd, arch, blocks, x, **kwargs)
     assert ours.shape == ref.shape
     diff = (ours - ref).abs().max().item()
@@ -191,13 +204,22 @@ def assert_matches_reference(model, sd, arch, blocks, size=33, **kwargs):
     return diff
 
 
-def test_d22_imagenet_cli_loads_and_matches_reference(tmp_path, monkeypatch, capsys,
-                                                      strict_pretrained):
+def test_d22_imagenet_cli_loads_and_matches_reference(
+    tmp_path, monkeypatch, capsys, strict_pretrained
+):
     block, blocks = VARIANTS[('D', 22)]
     src = authors_state_dict('D', block, blocks, base=16)  # no num_batches_tracked (old torch)
     torch.save(src, tmp_path / 'drn_d_22.pth')
-    run_script(monkeypatch, SCRIPT, tmp_path / 'drn_d_22.pth', tmp_path / 'out.pth', '--arch', 'D',
-               '--depth', '22')
+    run_script(
+        monkeypatch,
+        SCRIPT,
+        tmp_path / 'drn_d_22.pth',
+        tmp_path / 'out.pth',
+        '--arch',
+        'D',
+        '--depth',
+        '22',
+    )
     assert 'DRN-D-22' in capsys.readouterr().out
     model = load_pretrained(tmp_path / 'out.pth', arch='D', depth=22)
     assert strict_pretrained == [set()]  # no missing, no unexpected key
@@ -243,8 +265,9 @@ def test_half_dilation_mode_matches_half_reference(arch, depth):
     block, blocks = VARIANTS[(arch, depth)]
     src = authors_state_dict(arch, block, blocks, base=4 if arch != 'A' else 8, seed=7)
     sd, _ = convert_drn(src)
-    model = DRN(arch=arch, depth=depth, base_channels=4 if arch != 'A' else 8,
-                dilation_mode='half').eval()
+    model = DRN(
+        arch=arch, depth=depth, base_channels=4 if arch != 'A' else 8, dilation_mode='half'
+    ).eval()
     model.load_state_dict(sd, strict=True)
     assert_matches_reference(model, src, arch, blocks, size=37, dilation_mode='half')
     # and the two modes really differ for basic blocks
@@ -296,8 +319,15 @@ def test_drnseg_d22_backbone_and_full_model(tmp_path, strict_pretrained):
             type='EncoderDecoder',
             backbone=dict(type='DRN', arch='D', depth=22, base_channels=4),
             decode_head=dict(
-                type='FCNHead', in_channels=128, channels=128, num_convs=0,
-                concat_input=False, num_classes=19)))
+                type='FCNHead',
+                in_channels=128,
+                channels=128,
+                num_convs=0,
+                concat_input=False,
+                num_classes=19,
+            ),
+        )
+    )
     segmentor.load_state_dict(full, strict=True)
     segmentor.eval()
     x = torch.rand(1, 3, 33, 33)
@@ -306,9 +336,12 @@ def test_drnseg_d22_backbone_and_full_model(tmp_path, strict_pretrained):
         ref = F.conv2d(reference_forward(src, 'D', blocks, x), seg['seg.weight'], seg['seg.bias'])
     assert (logits - ref).abs().max().item() < 1e-4
     # the backbone part of a full-model file also serves init_cfg with a prefix
-    model = DRN(arch='D', depth=22, base_channels=4,
-                init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'full.pth'),
-                              prefix='backbone.'))
+    model = DRN(
+        arch='D',
+        depth=22,
+        base_channels=4,
+        init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'full.pth'), prefix='backbone.'),
+    )
     model.init_weights()
     assert torch.equal(model.layer6[1].conv2.weight, src['layer6.1.conv2.weight'])
 
@@ -369,14 +402,14 @@ def test_not_a_drn_checkpoint():
 
 
 class _Payload:
-
     def __reduce__(self):
         return (print, ('executed',))
 
 
 def test_loading_stays_weights_only(tmp_path, capsys):
-    torch.save({'state_dict': {'layer0.0.weight': torch.zeros(1)}, 'x': _Payload()},
-               tmp_path / 'evil.pth')
+    torch.save(
+        {'state_dict': {'layer0.0.weight': torch.zeros(1)}, 'x': _Payload()}, tmp_path / 'evil.pth'
+    )
     with pytest.raises(pickle.UnpicklingError):
         load_state_dict_file(tmp_path / 'evil.pth')
     assert 'executed' not in capsys.readouterr().out

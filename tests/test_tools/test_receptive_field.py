@@ -7,12 +7,17 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from _helpers import REPO, run_tool
 
+from mmseg_dilated.analysis.receptive_field import (
+    dilation_sampling_grids,
+    effective_receptive_field,
+    erf_radius,
+    trace_receptive_fields,
+)
 from mmseg_dilated.models.backbones import DRN
 from mmseg_dilated.models.decode_heads import ContextHead
-from mmseg_dilated.utils.receptive_field import (dilation_sampling_grids, effective_receptive_field,
-                                                 erf_radius, trace_receptive_fields)
+
+from _helpers import REPO, run_tool
 
 VOC = (1, 1, 2, 4, 8, 16, 1)
 PAPER_TABLE_1 = (3, 5, 9, 17, 33, 65, 67, 67)  # Yu & Koltun, Table 1
@@ -26,13 +31,22 @@ def _rfs(trace):
 
 @pytest.mark.parametrize('padding,pad_input', [('same', False), ('valid', True)])
 def test_context_head_alone_matches_paper(padding, pad_input):
-    head = ContextHead(in_channels=8, num_classes=21, module_type='large', dilations=VOC,
-                       padding=padding, pad_input=pad_input, dropout_ratio=0)
+    head = ContextHead(
+        in_channels=8,
+        num_classes=21,
+        module_type='large',
+        dilations=VOC,
+        padding=padding,
+        pad_input=pad_input,
+        dropout_ratio=0,
+    )
     trace = trace_receptive_fields(head, [torch.zeros(1, 8, 8, 8)], prefix='decode_head')
     names = [layer.name for layer in trace.layers]
-    assert names == (['decode_head.classifier.conv']
-                     + [f'decode_head.context_convs.{i}.conv' for i in range(7)]
-                     + ['decode_head.conv_seg'])
+    assert names == (
+        ['decode_head.classifier.conv']
+        + [f'decode_head.context_convs.{i}.conv' for i in range(7)]
+        + ['decode_head.conv_seg']
+    )
     rfs, jumps = _rfs(trace)
     # The 1x1 classifier sees one feature cell; the context module's 8 layers follow (Table 1).
     assert rfs == [1, *PAPER_TABLE_1]
@@ -48,7 +62,8 @@ def test_plain_stack_by_hand():
         nn.Conv2d(4, 4, 3, stride=2, padding=1),  # conv3x3 s2
         nn.Conv2d(4, 4, 3, padding=2, dilation=2),  # conv3x3 d2
         nn.MaxPool2d(2, stride=2),  # maxpool 2x2 s2
-        nn.Conv2d(4, 4, 3, padding=1))  # conv3x3
+        nn.Conv2d(4, 4, 3, padding=1),
+    )  # conv3x3
     trace = trace_receptive_fields(stack, torch.zeros(1, 3, 32, 32))
     rfs, jumps = _rfs(trace)
     # r_out = r_in + (k - 1) * d * j_in, j_out = j_in * s, from r = 1, j = 1:
@@ -101,14 +116,19 @@ def test_merges_keep_the_longest_path():
     # Main path: 1 + 2*1 = 3 (j 2), then 3 + 2*2 = 7 (j 2); shortcut: 1 (j 2). The add keeps 7 and
     # the jump stays 2: walking the convs in order would multiply the shortcut's stride in (j 4).
     assert [(layer.name, layer.rf[0], layer.jump[0]) for layer in trace.layers] == [
-        ('conv1', 3, 2), ('conv2', 7, 2), ('shortcut', 1, 2)]
+        ('conv1', 3, 2),
+        ('conv2', 7, 2),
+        ('shortcut', 1, 2),
+    ]
     assert (trace.output.rf, trace.output.jump) == ((7, 7), (2, 2))
 
     parallel = _Parallel()
     x = torch.zeros(1, 2, 16, 16)
     # cat of RF 3 (d1) and 1 + 2*6 = 13 (d6): 13.
     assert trace_receptive_fields(parallel, x, forward=lambda x: parallel(x)[0]).output.rf == (
-        13, 13)
+        13,
+        13,
+    )
     # Global pooling: 1 + (16 - 1) * 1 = 16 = the whole input, jump 16; the bilinear resize of a
     # 1x1 map reads one cell, so the sum sees the whole 16x16 input.
     trace = trace_receptive_fields(parallel, x, forward=lambda x: parallel(x)[1])
@@ -128,8 +148,28 @@ def test_drn_output_stride_8(arch, depth):
         # layer7 d2: +32 = 511; layer8: +16 = 527.
         assert trace.output.rf == (527, 527)
         assert [layer.rf[0] for layer in trace.layers if 'downsample' not in layer.name] == [
-            7, 9, 11, 15, 23, 31, 39, 47, 63, 79, 95, 127, 159, 191, 223, 287, 351, 415, 479, 511,
-            527]
+            7,
+            9,
+            11,
+            15,
+            23,
+            31,
+            39,
+            47,
+            63,
+            79,
+            95,
+            127,
+            159,
+            191,
+            223,
+            287,
+            351,
+            415,
+            479,
+            511,
+            527,
+        ]
 
 
 @pytest.mark.parametrize('dilation', [1, 2])
@@ -148,8 +188,9 @@ def test_erf_of_ones_stack_counts_the_sampling_paths():
     # With all-one weights the gradient at a pixel is the number of paths from the centre unit to
     # it, which dilation_sampling_grids counts independently.
     dilations = (1, 2, 4)
-    stack = nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=d, dilation=d, bias=False)
-                            for d in dilations])
+    stack = nn.Sequential(
+        *[nn.Conv2d(1, 1, 3, padding=d, dilation=d, bias=False) for d in dilations]
+    )
     for conv in stack:
         nn.init.ones_(conv.weight)
     result = effective_receptive_field(stack, torch.randn(1, 1, 21, 21))
@@ -198,22 +239,37 @@ def test_erf_radius_by_hand():
 
 def test_cli_on_context_toy(tmp_path, python):
     out_dir = tmp_path / 'rf'
-    proc = run_tool([
-        python, osp.join(REPO, 'tools', 'analysis', 'receptive_field.py'),
-        osp.join(REPO, 'configs', 'context_toy.py'), '--size', '64', '--num-images', '2',
-        '--out-dir', str(out_dir), '--dilation-grid', '1', '2', '4'
-    ], cwd=tmp_path, timeout=300)
+    proc = run_tool(
+        [
+            python,
+            osp.join(REPO, 'tools', 'analysis', 'receptive_field.py'),
+            osp.join(REPO, 'configs', 'context_toy.py'),
+            '--size',
+            '64',
+            '--num-images',
+            '2',
+            '--out-dir',
+            str(out_dir),
+            '--dilation-grid',
+            '1',
+            '2',
+            '4',
+        ],
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout
     out = proc.stdout
-    # DRN-D-22's stem and first three levels end at 39 px, stride 4 (7x7 stem, 3x3 layer1, 3x3 stride-2
-    # layer2: 1 + 6 + 2 + 2 = 11 at stride 2; layer3's 4 convs, the first of stride 2: 11 + 2 * 2 +
-    # 3 * 2 * 4 = 39); the head's 67 cells add 66 * 4: 39 + 264 = 303.
+    # DRN-D-22's stem and first three levels end at 39 px, stride 4 (7x7 stem, 3x3 layer1, 3x3
+    # stride-2 layer2: 1 + 6 + 2 + 2 = 11 at stride 2; layer3's 4 convs, the first of stride 2:
+    # 11 + 2 * 2 + 3 * 2 * 4 = 39); the head's 67 cells add 66 * 4: 39 + 264 = 303.
     assert re.search(r'backbone\.layer3\.1\.conv2\s+Conv2d\s+3\s+1\s+1\s+39\s+4', out)
     assert re.search(r'decode_head\.conv_seg\s+Conv2d\s+1\s+1\s+1\s+303\s+4', out)
     assert re.search(r'decode_head\.conv_seg\s+Conv2d\s+1\s+1\s+1\s+67\s+1', out)
     assert 'ContextHead.receptive_fields = (3, 5, 9, 17, 33, 65, 67, 67): agrees' in out
-    radius = float(re.search(r'95% of the ERF mass within a Chebyshev radius of ([\d.]+) px',
-                             out).group(1))
+    radius = float(
+        re.search(r'95% of the ERF mass within a Chebyshev radius of ([\d.]+) px', out).group(1)
+    )
     assert 0 <= radius <= 32  # centre unit (8, 8) of 16x16 sits on pixel 32 of the 64x64 input
     assert 'RF (3, 7, 15), never-sampled pixels inside the RF (0, 0, 0)' in out
     for name in ('context_toy_erf.png', 'dilation_grid.png'):

@@ -1,6 +1,7 @@
 """vgg2mmseg: torchvision VGG-16 layout -> DilatedVGG, checked against an independent
 functional forward pass of the Yu & Koltun front-end (fc6 applied as a linear layer on dilated
 7x7 patches)."""
+
 import math
 from collections import OrderedDict
 from pathlib import Path
@@ -9,9 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mmseg_dilated.converters.vgg import VGGCheckpointError, convert_vgg
 from mmseg_dilated.models.backbones import DilatedVGG
-from mmseg_dilated.utils.convert_vgg import VGGCheckpointError, convert_vgg
-from mmseg_dilated.utils.convert_drn import load_state_dict_file
+from mmseg_dilated.utils.checkpoint import load_state_dict_file
 
 from _helpers import run_script
 
@@ -30,7 +31,8 @@ def torchvision_vgg16(fc=64, with_bn=False, seed=0):
             idx += 1
             continue
         sd[f'features.{idx}.weight'] = torch.randn(v, cin, 3, 3, generator=g) * math.sqrt(
-            2.0 / (9 * v))
+            2.0 / (9 * v)
+        )
         sd[f'features.{idx}.bias'] = 0.1 * torch.randn(v, generator=g)
         if with_bn:
             p = f'features.{idx + 1}'
@@ -66,8 +68,16 @@ def reference_forward(sd, x, with_bn=False):
         x = F.conv2d(x, sd[f'features.{idx}.weight'], sd[f'features.{idx}.bias'], 1, d, d)
         if with_bn:
             p = f'features.{idx + 1}'
-            x = F.batch_norm(x, sd[f'{p}.running_mean'], sd[f'{p}.running_var'],
-                             sd[f'{p}.weight'], sd[f'{p}.bias'], False, 0.0, 1e-5)
+            x = F.batch_norm(
+                x,
+                sd[f'{p}.running_mean'],
+                sd[f'{p}.running_var'],
+                sd[f'{p}.weight'],
+                sd[f'{p}.bias'],
+                False,
+                0.0,
+                1e-5,
+            )
         x = F.relu(x)
         idx += 3 if with_bn else 2
     n, _, h, w = x.shape
@@ -80,7 +90,7 @@ def reference_forward(sd, x, with_bn=False):
 def compare(model, sd, with_bn=False, size=45):
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        (ours, ) = model(x)
+        (ours,) = model(x)
         ref = reference_forward(sd, x, with_bn)
     assert ours.shape == ref.shape == (1, model.fc_channels, 6, 6)
     assert ref.abs().max().item() > 1e-2
@@ -89,15 +99,19 @@ def compare(model, sd, with_bn=False, size=45):
 
 
 @pytest.mark.parametrize('with_bn', [False, True])
-def test_convert_load_and_match_reference(tmp_path, monkeypatch, capsys, strict_pretrained,
-                                          with_bn):
+def test_convert_load_and_match_reference(
+    tmp_path, monkeypatch, capsys, strict_pretrained, with_bn
+):
     src = torchvision_vgg16(fc=64, with_bn=with_bn)
     torch.save(src, tmp_path / 'vgg16.pth')
     run_script(monkeypatch, SCRIPT, tmp_path / 'vgg16.pth', tmp_path / 'out.pth')
     assert 'fc_channels 64' in capsys.readouterr().out
     norm_cfg = dict(type='BN') if with_bn else None
-    model = DilatedVGG(fc_channels=64, norm_cfg=norm_cfg,
-                       init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'out.pth')))
+    model = DilatedVGG(
+        fc_channels=64,
+        norm_cfg=norm_cfg,
+        init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'out.pth')),
+    )
     model.init_weights()
     model.eval()
     assert strict_pretrained == [set()]
@@ -108,8 +122,9 @@ def test_convert_load_and_match_reference(tmp_path, monkeypatch, capsys, strict_
     last = 'features.40.weight' if with_bn else 'features.28.weight'
     assert torch.equal(model.conv5_3.conv.weight, src[last])
     if with_bn:  # conv bias folded into the running mean (ConvModule drops the bias)
-        torch.testing.assert_close(model.conv5_3.bn.running_mean,
-                                   src['features.41.running_mean'] - src['features.40.bias'])
+        torch.testing.assert_close(
+            model.conv5_3.bn.running_mean, src['features.41.running_mean'] - src['features.40.bias']
+        )
     compare(model, src, with_bn)
 
 
@@ -120,8 +135,12 @@ def test_no_fc_and_full_model(tmp_path, monkeypatch):
     sd = load_state_dict_file(tmp_path / 'nofc.pth')
     model = DilatedVGG(fc_channels=32)  # reduced fc cannot take the ImageNet fc6/fc7
     result = model.load_state_dict(sd, strict=False)
-    assert sorted(result.missing_keys) == ['fc6.conv.bias', 'fc6.conv.weight', 'fc7.conv.bias',
-                                           'fc7.conv.weight']
+    assert sorted(result.missing_keys) == [
+        'fc6.conv.bias',
+        'fc6.conv.weight',
+        'fc7.conv.bias',
+        'fc7.conv.weight',
+    ]
     assert result.unexpected_keys == []
     run_script(monkeypatch, SCRIPT, tmp_path / 'vgg16.pth', tmp_path / 'full.pth', '--full-model')
     full = load_state_dict_file(tmp_path / 'full.pth')
@@ -133,8 +152,9 @@ def test_not_vgg16_is_refused(tmp_path, monkeypatch):
     with pytest.raises(VGGCheckpointError, match='unexpected key'):
         convert_vgg({'layer0.0.weight': torch.zeros(16, 3, 7, 7)})
     src = torchvision_vgg16(fc=8)
-    vgg11 = OrderedDict((k, v) for k, v in src.items()
-                        if not k.startswith(('features.2.', 'features.7.')))
+    vgg11 = OrderedDict(
+        (k, v) for k, v in src.items() if not k.startswith(('features.2.', 'features.7.'))
+    )
     with pytest.raises(VGGCheckpointError, match='expected 13 3x3 convs'):
         convert_vgg(vgg11)
     bad = dict(src)

@@ -1,4 +1,6 @@
-"""Checkpoints load on torch's weights-only unpickler: mmengine's own load, anything else is refused."""
+"""Checkpoints load on torch's weights-only unpickler: mmengine's own load, anything else is
+refused."""
+
 import os
 import pickle
 
@@ -12,7 +14,8 @@ from mmseg_dilated.utils import UnsafeCheckpointError, safe_load
 
 
 def _runner_like_checkpoint():
-    """What mmengine's Runner.save_checkpoint writes: weights, optimizer, schedulers, message hub."""
+    """What mmengine's Runner.save_checkpoint writes: weights, optimizer, schedulers, message
+    hub."""
     hub = MessageHub.get_instance('test_checkpoint')
     for i in range(3):
         hub.update_scalar('train/loss', np.float64(1.0 / (i + 1)))
@@ -23,11 +26,17 @@ def _runner_like_checkpoint():
     model(torch.randn(1, 3, 5, 5)).sum().backward()
     optim.step()
     return dict(
-        meta=dict(epoch=0, iter=3, seed=np.int64(7), mmengine_version='0.10.7',
-                  dataset_meta=dict(classes=('a', 'b'), palette=[[0, 0, 0], [1, 1, 1]])),
+        meta=dict(
+            epoch=0,
+            iter=3,
+            seed=np.int64(7),
+            mmengine_version='0.10.7',
+            dataset_meta=dict(classes=('a', 'b'), palette=[[0, 0, 0], [1, 1, 1]]),
+        ),
         state_dict=model.state_dict(),
         optimizer=optim.state_dict(),
-        message_hub=hub.state_dict())
+        message_hub=hub.state_dict(),
+    )
 
 
 class _Planted:
@@ -37,7 +46,7 @@ class _Planted:
         self.marker = marker
 
     def __reduce__(self):
-        return (os.system, (f'touch {self.marker}', ))
+        return (os.system, (f'touch {self.marker}',))
 
 
 def test_runner_checkpoint_needs_the_allow_list(tmp_path):
@@ -52,16 +61,22 @@ def test_runner_checkpoint_needs_the_allow_list(tmp_path):
     assert buf.mean() == pytest.approx((1 + 1 / 2 + 1 / 3) / 3)
     assert buf.min() == pytest.approx(1 / 3)
     assert loaded['meta']['seed'] == 7
-    torch.testing.assert_close(loaded['state_dict']['weight'],
-                               _runner_like_checkpoint()['state_dict']['weight'].new_tensor(
-                                   loaded['state_dict']['weight']))
+    torch.testing.assert_close(
+        loaded['state_dict']['weight'],
+        _runner_like_checkpoint()['state_dict']['weight'].new_tensor(
+            loaded['state_dict']['weight']
+        ),
+    )
 
 
 def test_local_loader_is_the_safe_one():
-    assert CheckpointLoader._get_checkpoint_loader('work/iter_4.pth').__name__ == \
-        'load_from_local_safe'
-    assert CheckpointLoader._get_checkpoint_loader('https://x/y.pth').__name__ == \
-        'load_from_http_safe'
+    assert (
+        CheckpointLoader._get_checkpoint_loader('work/iter_4.pth').__name__
+        == 'load_from_local_safe'
+    )
+    assert (
+        CheckpointLoader._get_checkpoint_loader('https://x/y.pth').__name__ == 'load_from_http_safe'
+    )
 
 
 def test_planted_object_is_refused_and_does_not_run(tmp_path):
@@ -80,7 +95,6 @@ def test_getattr_is_not_a_way_out(tmp_path):
     """A pickle that calls getattr on an allowed object to reach anything else is refused."""
 
     class _Escape:
-
         def __reduce__(self):
             return (getattr, (HistoryBuffer, '__init__'))
 
@@ -101,3 +115,24 @@ def test_corrupt_checkpoint_is_reported(tmp_path):
     with pytest.raises(Exception) as err:
         _load_checkpoint(str(path))
     assert 'corrupt.pth' in str(err.value)
+
+
+def test_load_state_dict_file_unwraps(tmp_path):
+    from mmseg_dilated.utils.checkpoint import NotAStateDictError, load_state_dict_file
+
+    weight, bias = torch.randn(4, 3, 3, 3), torch.randn(4)
+    plain = {'conv.weight': weight, 'conv.bias': bias}
+    layouts = {
+        'plain.pth': plain,
+        'state_dict.pth': {'state_dict': plain, 'meta': {'epoch': 1}},
+        # DataParallel's prefix inside a 'model' entry, as some training scripts save it
+        'model.pth': {'model': {'module.conv.weight': weight, 'module.conv.bias': bias}},
+    }
+    for name, obj in layouts.items():
+        torch.save(obj, tmp_path / name)
+        loaded = load_state_dict_file(tmp_path / name)
+        assert list(loaded) == ['conv.weight', 'conv.bias'], name
+        assert torch.equal(loaded['conv.weight'], weight) and torch.equal(loaded['conv.bias'], bias)
+    torch.save([weight], tmp_path / 'list.pth')
+    with pytest.raises(NotAStateDictError, match=r'list\.pth: expected a state dict, found a list'):
+        load_state_dict_file(tmp_path / 'list.pth')

@@ -2,6 +2,7 @@
 
 The same command as ``mmseg-dilated class-weights`` (``mmseg_dilated/cli/class_weights.py``).
 """
+
 from mmseg_dilated.cli.class_weights import main
 
 if __name__ == '__main__':

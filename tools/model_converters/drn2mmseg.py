@@ -2,6 +2,7 @@
 
 The same command as ``mmseg-dilated drn2mmseg`` (``mmseg_dilated/cli/drn2mmseg.py``).
 """
+
 from mmseg_dilated.cli.drn2mmseg import main
 
 if __name__ == '__main__':

@@ -2,6 +2,7 @@
 
 The same command as ``mmseg-dilated vgg2mmseg`` (``mmseg_dilated/cli/vgg2mmseg.py``).
 """
+
 from mmseg_dilated.cli.vgg2mmseg import main
 
 if __name__ == '__main__':

@@ -3,39 +3,53 @@
 
 Source layout: ``features.N.{weight,bias}`` for the 13 convs (and, for vgg16_bn, the BN after each
 one), ``classifier.0`` = fc6 as a ``F x 25088`` linear, ``classifier.3`` = fc7 ``F x F``,
-``classifier.6`` = the 1000-way ImageNet classifier (dropped). fc6 is reshaped to ``F x 512 x 7 x 7``
-(the linear layer reads the flattened ``512 x 7 x 7`` pool5 map in C, H, W order, which is the conv
-kernel's layout) and fc7 to ``F x F x 1 x 1``.
+``classifier.6`` = the 1000-way ImageNet classifier (dropped). fc6 is reshaped to ``F x 512 x 7 x
+7`` (the linear layer reads the flattened ``512 x 7 x 7`` pool5 map in C, H, W order, which is the
+conv kernel's layout) and fc7 to ``F x F x 1 x 1``.
 
 For vgg16_bn the target is ``DilatedVGG(norm_cfg=dict(type='BN'))``, whose convs have no bias
 (mmcv's ConvModule drops it before a norm); the torchvision conv bias is folded into the BN running
 mean (``BN(Wx + b)`` with mean ``m`` equals ``BN(Wx)`` with mean ``m - b``), which is exact.
 
-Output: ``{'state_dict': ..., 'meta': {...}}`` with prefix-less backbone keys, or ``backbone.*`` keys
-with ``full_model=True``.
+Output: ``{'state_dict': ..., 'meta': {...}}`` with prefix-less backbone keys, or ``backbone.*``
+keys with ``full_model=True``.
 """
+
 import os
 from collections import OrderedDict
 from typing import Dict, Tuple
 
 import torch
 
-from .convert_drn import load_state_dict_file
+from ..utils.checkpoint import load_state_dict_file
 
 __all__ = ['VGGCheckpointError', 'convert_vgg', 'convert_vgg_checkpoint']
 
 _VGG16_WIDTHS = (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512)
-_CONV_NAMES = ('conv1_1', 'conv1_2', 'conv2_1', 'conv2_2', 'conv3_1', 'conv3_2', 'conv3_3',
-               'conv4_1', 'conv4_2', 'conv4_3', 'conv5_1', 'conv5_2', 'conv5_3')
+_CONV_NAMES = (
+    'conv1_1',
+    'conv1_2',
+    'conv2_1',
+    'conv2_2',
+    'conv3_1',
+    'conv3_2',
+    'conv3_3',
+    'conv4_1',
+    'conv4_2',
+    'conv4_3',
+    'conv5_1',
+    'conv5_2',
+    'conv5_3',
+)
 
 
 class VGGCheckpointError(ValueError):
     """The checkpoint is not a torchvision VGG-16 checkpoint."""
 
 
-def convert_vgg(state_dict: Dict[str, torch.Tensor],
-                include_fc: bool = True,
-                full_model: bool = False) -> Tuple['OrderedDict[str, torch.Tensor]', dict]:
+def convert_vgg(
+    state_dict: Dict[str, torch.Tensor], include_fc: bool = True, full_model: bool = False
+) -> Tuple['OrderedDict[str, torch.Tensor]', dict]:
     """Convert a torchvision VGG-16 / VGG-16-BN state dict.
 
     Args:
@@ -59,7 +73,8 @@ def convert_vgg(state_dict: Dict[str, torch.Tensor],
         elif not k.startswith('classifier.'):
             raise VGGCheckpointError(
                 f'not a torchvision VGG-16 checkpoint: unexpected key {k!r} (expected features.N.* '
-                'and classifier.{0,3,6}.*)')
+                'and classifier.{0,3,6}.*)'
+            )
     convs = []  # (conv params, bn params or None)
     for idx in sorted(feats):
         params = feats[idx]
@@ -69,12 +84,15 @@ def convert_vgg(state_dict: Dict[str, torch.Tensor],
         elif 'running_mean' in params and convs and convs[-1][1] is None:
             convs[-1][1] = params
         else:
-            raise VGGCheckpointError(f'not a torchvision VGG-16 checkpoint: features.{idx} holds '
-                                     f'{sorted(params)}')
+            raise VGGCheckpointError(
+                f'not a torchvision VGG-16 checkpoint: features.{idx} holds {sorted(params)}'
+            )
     widths = tuple(int(c[0]['weight'].shape[0]) for c in convs)
     if widths != _VGG16_WIDTHS or any(c[0]['weight'].shape[-2:] != (3, 3) for c in convs):
-        raise VGGCheckpointError(f'not a VGG-16 checkpoint: expected 13 3x3 convs of widths '
-                                 f'{_VGG16_WIDTHS}, found {len(convs)} of widths {widths}')
+        raise VGGCheckpointError(
+            f'not a VGG-16 checkpoint: expected 13 3x3 convs of widths '
+            f'{_VGG16_WIDTHS}, found {len(convs)} of widths {widths}'
+        )
     with_bn = [c[1] is not None for c in convs]
     if any(with_bn) and not all(with_bn):
         raise VGGCheckpointError('some convs have a BN and others not; expected vgg16 or vgg16_bn')
@@ -92,8 +110,9 @@ def convert_vgg(state_dict: Dict[str, torch.Tensor],
         out[f'{name}.bn.bias'] = bn['bias']
         out[f'{name}.bn.running_mean'] = mean
         out[f'{name}.bn.running_var'] = bn['running_var']
-        out[f'{name}.bn.num_batches_tracked'] = bn.get('num_batches_tracked',
-                                                       torch.tensor(0, dtype=torch.long))
+        out[f'{name}.bn.num_batches_tracked'] = bn.get(
+            'num_batches_tracked', torch.tensor(0, dtype=torch.long)
+        )
 
     fc_channels = None
     if include_fc:
@@ -101,13 +120,16 @@ def convert_vgg(state_dict: Dict[str, torch.Tensor],
             fc6_w, fc6_b = state_dict['classifier.0.weight'], state_dict['classifier.0.bias']
             fc7_w, fc7_b = state_dict['classifier.3.weight'], state_dict['classifier.3.bias']
         except KeyError as e:
-            raise VGGCheckpointError(f'missing fc weights {e} (classifier.0 = fc6, classifier.3 = '
-                                     'fc7); convert with include_fc=False / --no-fc') from None
+            raise VGGCheckpointError(
+                f'missing fc weights {e} (classifier.0 = fc6, classifier.3 = '
+                'fc7); convert with include_fc=False / --no-fc'
+            ) from None
         fc_channels = int(fc6_w.shape[0])
         if fc6_w.shape != (fc_channels, 512 * 7 * 7) or fc7_w.shape != (fc_channels, fc_channels):
             raise VGGCheckpointError(
                 f'fc6/fc7 shapes {tuple(fc6_w.shape)}/{tuple(fc7_w.shape)}, expected '
-                f'(F, 25088)/(F, F)')
+                f'(F, 25088)/(F, F)'
+            )
         out['fc6.conv.weight'] = fc6_w.reshape(fc_channels, 512, 7, 7)
         out['fc6.conv.bias'] = fc6_b
         out['fc7.conv.weight'] = fc7_w.reshape(fc_channels, fc_channels, 1, 1)
@@ -117,10 +139,9 @@ def convert_vgg(state_dict: Dict[str, torch.Tensor],
     return out, dict(norm='BN' if with_bn else None, fc_channels=fc_channels)
 
 
-def convert_vgg_checkpoint(src: str,
-                           dst: str,
-                           include_fc: bool = True,
-                           full_model: bool = False) -> dict:
+def convert_vgg_checkpoint(
+    src: str, dst: str, include_fc: bool = True, full_model: bool = False
+) -> dict:
     """Convert the file ``src`` and save ``{'state_dict', 'meta'}`` to ``dst``."""
     state_dict, info = convert_vgg(load_state_dict_file(src), include_fc, full_model)
     meta = dict(converted_from=str(src), norm=info['norm'], fc_channels=info['fc_channels'])

@@ -4,27 +4,28 @@ Two source layouts are recognised (the key names are those of the authors' ``drn
 
 * ImageNet classification checkpoints (``drn_d_22-4bd2f8ea.pth`` ...) and, for DRN-A, torchvision
   ResNet checkpoints: a plain state dict of the reference module tree plus ``fc.*``.
-* Cityscapes segmentation checkpoints of the authors' ``DRNSeg``: ``base.N.*`` (the DRN's children in
-  registration order with ``avgpool``/``fc`` removed), ``seg.weight``/``seg.bias`` (1x1 classifier) and
-  ``up.weight`` (fixed bilinear ConvTranspose2d).
+* Cityscapes segmentation checkpoints of the authors' ``DRNSeg``: ``base.N.*`` (the DRN's children
+  in registration order with ``avgpool``/``fc`` removed), ``seg.weight``/``seg.bias`` (1x1
+  classifier) and ``up.weight`` (fixed bilinear ConvTranspose2d).
 
 Either may be wrapped as ``{'state_dict': ...}`` and carry DataParallel's ``module.`` prefix.
 
-The DRN backbone mirrors the reference module tree, so the backbone keys are unchanged; the converter
-renames DRNSeg's ``base.N``, drops the classifier ``fc.*`` and ``up.weight``, adds the
-``num_batches_tracked`` buffers that pre-0.4 PyTorch checkpoints lack, works out the variant from the
-keys (arch, block type, blocks per level) and checks every key and shape against the backbone it is
-meant for, so that ``init_cfg=dict(type='Pretrained', checkpoint=DST)`` loads with no missing or
+The DRN backbone mirrors the reference module tree, so the backbone keys are unchanged; the
+converter renames DRNSeg's ``base.N``, drops the classifier ``fc.*`` and ``up.weight``, adds the
+``num_batches_tracked`` buffers that pre-0.4 PyTorch checkpoints lack, works out the variant from
+the keys (arch, block type, blocks per level) and checks every key and shape against the backbone it
+is meant for, so that ``init_cfg=dict(type='Pretrained', checkpoint=DST)`` loads with no missing or
 unexpected key.
 
 Output: ``{'state_dict': ..., 'meta': {...}}``. By default the state dict holds prefix-less backbone
-keys (for the backbone's ``init_cfg``). With ``full_model=True`` the keys are ``backbone.*`` and, for a
-DRNSeg source, the classifier becomes ``decode_head.conv_seg.{weight,bias}``: it is exactly the
-``conv_seg`` of mmseg's ``FCNHead(num_convs=0, concat_input=False, in_channels=C, channels=C,
+keys (for the backbone's ``init_cfg``). With ``full_model=True`` the keys are ``backbone.*`` and,
+for a DRNSeg source, the classifier becomes ``decode_head.conv_seg.{weight,bias}``: it is exactly
+the ``conv_seg`` of mmseg's ``FCNHead(num_convs=0, concat_input=False, in_channels=C, channels=C,
 num_classes=K)`` on the last level (use as ``load_from``, or with ``init_cfg=dict(type='Pretrained',
-checkpoint=DST, prefix='backbone.')`` on the backbone). ``up.weight`` is dropped: mmseg upsamples the
-logits with bilinear interpolation instead of the fixed transposed conv.
+checkpoint=DST, prefix='backbone.')`` on the backbone). ``up.weight`` is dropped: mmseg upsamples
+the logits with bilinear interpolation instead of the fixed transposed conv.
 """
+
 import os
 import re
 from collections import OrderedDict
@@ -32,34 +33,13 @@ from typing import Dict, Optional, Tuple
 
 import torch
 
-__all__ = [
-    'DRNCheckpointError', 'load_state_dict_file', 'inspect_drn_state_dict',
-    'convert_drn', 'convert_drn_checkpoint'
-]
+from ..utils.checkpoint import load_state_dict_file
+
+__all__ = ['DRNCheckpointError', 'inspect_drn_state_dict', 'convert_drn', 'convert_drn_checkpoint']
 
 
 class DRNCheckpointError(ValueError):
     """The checkpoint is not a (supported) DRN checkpoint or not the requested variant."""
-
-
-def load_state_dict_file(path: str) -> Dict[str, torch.Tensor]:
-    """Load a state dict with the weights-only unpickler (:func:`safe_load`) and unwrap it.
-
-    Unwraps a ``state_dict`` or ``model`` entry and strips DataParallel's ``module.`` prefix.
-    """
-    from .checkpoint import safe_load
-    obj = safe_load(path, map_location='cpu')
-    if not isinstance(obj, dict):
-        raise DRNCheckpointError(
-            f'{path}: expected a state dict, found a {type(obj).__name__}')
-    for field in ('state_dict', 'model'):
-        if isinstance(obj.get(field), dict):
-            obj = obj[field]
-            break
-    out = OrderedDict()
-    for k, v in obj.items():
-        out[k[len('module.'):] if k.startswith('module.') else k] = v
-    return out
 
 
 def _describe_keys(keys, n=6):
@@ -68,10 +48,12 @@ def _describe_keys(keys, n=6):
     return ', '.join(keys[:n]) + more
 
 
-_NOT_DRN = ('not a DRN checkpoint: expected the authors\' key layout, i.e. '
-            '"layer0.0.weight" + layer1..layer8 (DRN-D), "conv1.weight" + layer1..layer8 '
-            '(DRN-C), "conv1.weight" + layer1..layer4 (DRN-A / torchvision ResNet) or '
-            '"base.N.*" + "seg.weight" (DRNSeg); found keys: {}')
+_NOT_DRN = (
+    "not a DRN checkpoint: expected the authors' key layout, i.e. "
+    '"layer0.0.weight" + layer1..layer8 (DRN-D), "conv1.weight" + layer1..layer8 '
+    '(DRN-C), "conv1.weight" + layer1..layer4 (DRN-A / torchvision ResNet) or '
+    '"base.N.*" + "seg.weight" (DRNSeg); found keys: {}'
+)
 
 
 def _unwrap_drnseg(sd):
@@ -87,7 +69,8 @@ def _unwrap_drnseg(sd):
             body[k] = v
         else:
             raise DRNCheckpointError(
-                f'unexpected key {k!r} in a DRNSeg checkpoint (expected base.N.*, seg.*, up.weight)')
+                f'unexpected key {k!r} in a DRNSeg checkpoint (expected base.N.*, seg.*, up.weight)'
+            )
     indices = sorted({int(k.split('.')[1]) for k in body})
     if 'base.0.0.weight' in body:
         # DRN-D children: layer0 .. layer8
@@ -133,12 +116,14 @@ def inspect_drn_state_dict(sd: Dict[str, torch.Tensor]) -> dict:
         raise DRNCheckpointError(_NOT_DRN.format(_describe_keys(sd)))
     if stem.dim() != 4 or stem.shape[-2:] != (7, 7):
         raise DRNCheckpointError(
-            f'not a DRN checkpoint: the stem conv should be 7x7, found shape {tuple(stem.shape)}')
+            f'not a DRN checkpoint: the stem conv should be 7x7, found shape {tuple(stem.shape)}'
+        )
     allowed = re.compile(r'^(conv1|bn1|layer\d)\.' if arch != 'D' else r'^layer\d\.')
     stray = [k for k in sd if not allowed.match(k)]
     if stray:
         raise DRNCheckpointError(
-            f'unexpected keys for a DRN-{arch} checkpoint: {_describe_keys(stray)}')
+            f'unexpected keys for a DRN-{arch} checkpoint: {_describe_keys(stray)}'
+        )
 
     kinds = DRN.level_layouts[arch]['kinds']
     blocks = []
@@ -166,7 +151,8 @@ def inspect_drn_state_dict(sd: Dict[str, torch.Tensor]) -> dict:
         block=block,
         blocks=blocks,
         base_channels=int(stem.shape[0]),
-        in_channels=int(stem.shape[1]))
+        in_channels=int(stem.shape[1]),
+    )
 
 
 def _fill_num_batches_tracked(sd):
@@ -174,7 +160,7 @@ def _fill_num_batches_tracked(sd):
     for k, v in sd.items():
         out[k] = v
         if k.endswith('.running_var'):
-            nbt = k[:-len('running_var')] + 'num_batches_tracked'
+            nbt = k[: -len('running_var')] + 'num_batches_tracked'
             if nbt not in sd:
                 out[nbt] = torch.tensor(0, dtype=torch.long)
     return out
@@ -182,20 +168,27 @@ def _fill_num_batches_tracked(sd):
 
 def _check_against_model(sd, info):
     from mmseg_dilated.models.backbones.drn import DRN
+
     with torch.device('meta'):
         model = DRN(
             arch=info['arch'],
             depth=info['depth'],
             in_channels=info['in_channels'],
-            base_channels=info['base_channels'])
+            base_channels=info['base_channels'],
+        )
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     missing = sorted(set(expected) - set(sd))
     unexpected = sorted(set(sd) - set(expected))
-    wrong = [f'{k} {tuple(sd[k].shape)} (expected {expected[k]})' for k in sorted(set(sd) & set(expected))
-             if tuple(sd[k].shape) != expected[k]]
+    wrong = [
+        f'{k} {tuple(sd[k].shape)} (expected {expected[k]})'
+        for k in sorted(set(sd) & set(expected))
+        if tuple(sd[k].shape) != expected[k]
+    ]
     if missing or unexpected or wrong:
-        msg = [f'the checkpoint does not fit DRN-{info["arch"]}-{info["depth"]} '
-               f'(base_channels={info["base_channels"]}):']
+        msg = [
+            f'the checkpoint does not fit DRN-{info["arch"]}-{info["depth"]} '
+            f'(base_channels={info["base_channels"]}):'
+        ]
         if missing:
             msg.append(f'missing: {_describe_keys(missing)}')
         if unexpected:
@@ -205,10 +198,12 @@ def _check_against_model(sd, info):
         raise DRNCheckpointError(' '.join(msg))
 
 
-def convert_drn(state_dict: Dict[str, torch.Tensor],
-                arch: Optional[str] = None,
-                depth: Optional[int] = None,
-                full_model: bool = False) -> Tuple['OrderedDict[str, torch.Tensor]', dict]:
+def convert_drn(
+    state_dict: Dict[str, torch.Tensor],
+    arch: Optional[str] = None,
+    depth: Optional[int] = None,
+    full_model: bool = False,
+) -> Tuple['OrderedDict[str, torch.Tensor]', dict]:
     """Convert an authors' DRN / DRNSeg state dict to mmseg-dilated keys.
 
     Args:
@@ -233,24 +228,35 @@ def convert_drn(state_dict: Dict[str, torch.Tensor],
         source = 'imagenet'
     info = inspect_drn_state_dict(body)
     info['source'] = source
-    found = (f'DRN-{info["arch"]} with {info["block"]} blocks, blocks per level '
-             f'{",".join(map(str, info["blocks"]))}')
+    found = (
+        f'DRN-{info["arch"]} with {info["block"]} blocks, blocks per level '
+        f'{",".join(map(str, info["blocks"]))}'
+    )
     if arch is not None and str(arch).upper() != info['arch']:
         raise DRNCheckpointError(f'--arch {arch} expected, but the checkpoint is {found}')
     if info['depth'] is None:
         from mmseg_dilated.models.backbones.drn import DRN
-        table = '; '.join(f'{info["arch"]}-{d}: {b}, {",".join(map(str, n))}'
-                          for d, (b, n) in DRN.arch_settings[info['arch']].items())
-        raise DRNCheckpointError(f'the checkpoint is {found}, which matches no DRN variant '
-                                 f'({table})')
+
+        table = '; '.join(
+            f'{info["arch"]}-{d}: {b}, {",".join(map(str, n))}'
+            for d, (b, n) in DRN.arch_settings[info['arch']].items()
+        )
+        raise DRNCheckpointError(
+            f'the checkpoint is {found}, which matches no DRN variant ({table})'
+        )
     if depth is not None and int(depth) != info['depth']:
         from mmseg_dilated.models.backbones.drn import DRN
+
         exp_block, exp_blocks = DRN.arch_settings[info['arch']].get(int(depth), (None, None))
-        expected = (f'{exp_block} blocks, blocks per level {",".join(map(str, exp_blocks))}'
-                    if exp_blocks else 'no such variant')
+        expected = (
+            f'{exp_block} blocks, blocks per level {",".join(map(str, exp_blocks))}'
+            if exp_blocks
+            else 'no such variant'
+        )
         raise DRNCheckpointError(
             f'--depth {depth} mismatch: the checkpoint is {found} (= DRN-{info["arch"]}-'
-            f'{info["depth"]}), but DRN-{info["arch"]}-{depth} expects {expected}')
+            f'{info["depth"]}), but DRN-{info["arch"]}-{depth} expects {expected}'
+        )
     body = _fill_num_batches_tracked(body)
     _check_against_model(body, info)
 
@@ -265,11 +271,13 @@ def convert_drn(state_dict: Dict[str, torch.Tensor],
     return out, info
 
 
-def convert_drn_checkpoint(src: str,
-                           dst: str,
-                           arch: Optional[str] = None,
-                           depth: Optional[int] = None,
-                           full_model: bool = False) -> dict:
+def convert_drn_checkpoint(
+    src: str,
+    dst: str,
+    arch: Optional[str] = None,
+    depth: Optional[int] = None,
+    full_model: bool = False,
+) -> dict:
     """Convert the checkpoint file ``src`` and save ``{'state_dict', 'meta'}`` to ``dst``.
 
     Returns:
@@ -281,7 +289,8 @@ def convert_drn_checkpoint(src: str,
         arch=info['arch'],
         depth=info['depth'],
         source=info['source'],
-        full_model=bool(full_model))
+        full_model=bool(full_model),
+    )
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=state_dict, meta=meta), dst)
     return info
