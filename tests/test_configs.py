@@ -370,6 +370,8 @@ def test_dilated_vgg_config_follows_the_paper_and_its_release():
     assert [(s.type, s.factor) for s in cfg.param_scheduler] == [('ConstantLR', 1.0)]
     paramwise = cfg.optim_wrapper.paramwise_cfg
     assert (paramwise.bias_lr_mult, paramwise.bias_decay_mult) == (2.0, 0.0)
+    # network.py: the 'final' classifier starts at Gaussian std 0.001
+    assert cfg.model.decode_head.classifier_init_std == 0.001
     # network.py's data layer: crop and mirror only
     for pipeline in pipelines(cfg.train_dataloader):
         assert [t['type'] for t in pipeline] == [

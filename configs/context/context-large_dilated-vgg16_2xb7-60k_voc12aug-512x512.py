@@ -18,8 +18,6 @@
 #     reflection for unpadded convolutions, which mmseg's crop/pad pipeline does not express);
 #   - normalisation by ImageNet mean/std in RGB, the weights being torchvision's VGG-16 (the release
 #     subtracts the VOC mean pixel from BGR images for Caffe's VGG-16);
-#   - the classifier starts at ContextHead's N(0, 0.01) where network.py uses N(0, 0.001): the head
-#     has no setting for it yet;
 #   - one joint stage with the safeguard below, where the paper trains the module on a trained
 #     front-end.
 # Safeguard: the module is identity-initialised and trained jointly with a front-end whose class

@@ -7,9 +7,11 @@ Ratios (to the matrix product, to a reference, between inference paths) are take
 and their median is reported; a drift of the machine's speed during the run cancels out of them,
 which a ratio of medians taken at different times does not.
 
-The matrix product is timed by :class:`torch.utils.benchmark.Timer` (``timeit``: a block of
-products after its own two warm-up calls, with as many threads as torch has now; ``Timer``'s
-default is ONE thread). The candidates are called once per round and timed with
+The matrix product is timed by :class:`torch.utils.benchmark.Timer` (``timeit(1)`` per product,
+each after the Timer's own two warm-up calls, with as many threads as torch has now; ``Timer``'s
+default is ONE thread), and the round takes the median of those products, as the old benchmark
+did: the mean of one block took in the slow spells of a shared machine and put models above 100%
+of the matmul rate. The candidates are called once per round and timed with
 ``time.perf_counter`` instead: ``Timer.timeit(1)`` also runs its two warm-up calls first (every
 measurement calls the statement three times, measured in the tests), which would triple the time
 of a benchmark whose rounds each take seconds, for no more information than the untimed warm-up
@@ -41,8 +43,10 @@ def time_once(fn: Callable[[], object]) -> float:
 
 
 def matmul_seconds(timer: Timer, repeats: int) -> float:
-    """Mean seconds of one product of ``repeats`` timed by a ``Timer`` (one block)."""
-    return timer.timeit(repeats).median
+    """Median seconds of one product over ``repeats`` products, each timed on its own by the
+    ``Timer``: a median, as the models' figures are, so that a slow spell of a shared machine
+    during one product does not move the round's figure (a block's mean would take it in)."""
+    return statistics.median(timer.timeit(1).mean for _ in range(repeats))
 
 
 def round_robin(
@@ -56,8 +60,8 @@ def round_robin(
     """Time every callable of ``fns`` and an fp32 matrix product, round-robin.
 
     First ``warmup`` calls of each callable (one callable after the other), then ``repeats``
-    rounds; each round times ``torch.mm`` of two ``matmul_size`` square matrices (the mean of a
-    block of ``matmul_repeats`` after ``Timer``'s warm-up) and then each callable once, in
+    rounds; each round times ``torch.mm`` of two ``matmul_size`` square matrices (the median of
+    ``matmul_repeats`` products, each timed by ``Timer``) and then each callable once, in
     order. Everything runs under ``torch.inference_mode``.
 
     Args:
@@ -65,7 +69,7 @@ def round_robin(
         repeats (int): Rounds.
         warmup (int): Untimed calls of each callable before the first round. Default: 1.
         matmul_size (int): Side n of the matrix product (``n**3`` multiply-adds). Default: 2048.
-        matmul_repeats (int): Matrix products per round; their mean is the round's figure.
+        matmul_repeats (int): Matrix products per round; their median is the round's figure.
             Default: 10.
         num_threads (int, optional): Torch threads while timing. Default: the current number.
 

@@ -35,6 +35,8 @@ model = dict(
         padding='valid',
         pad_input=True,
         noise_std=0.01,
+        # the release's 'final' layer (fyu/dilation network.py): Gaussian, std 0.001
+        classifier_init_std=0.001,
         # fc7 already ends in dropout 0.5: no second dropout before the classifier.
         dropout_ratio=0.0,
         align_corners=False,

@@ -80,7 +80,7 @@ class ContextHead(BaseDecodeHead):
     before the classifier, as the front-end's dropout does, not in front of
     the final 1x1 layer where it would perturb the identity. The classifier
     is initialised N(0, 0.01^2) with zero bias, as mmseg initialises
-    ``conv_seg``.
+    ``conv_seg`` (``classifier_init_std`` changes the std).
 
     Args:
         module_type (str): 'basic' (all layers C wide) or 'large' (widths as
@@ -103,6 +103,11 @@ class ContextHead(BaseDecodeHead):
             identity initialisation (eq. 5); 0.01 as in the Caffe release, 0
             for an exact identity. The basic module's initialisation is the
             exact identity and ignores it. Default: 0.01.
+        classifier_init_std (float): Std of the Gaussian initialisation of
+            the 1x1 classifier (features -> class scores, the front-end's
+            last layer); its bias starts at 0. The VOC release
+            (fyu/dilation, ``network.py``) uses 0.001 for the VGG front-end's
+            ``final`` layer. Default: 0.01.
         frontend_loss_weight (float): Weight of a second loss (the head's
             ``loss_decode``) on the classifier's score maps, the context
             module's input. The paper trains the front-end first, so the
@@ -134,6 +139,7 @@ class ContextHead(BaseDecodeHead):
         padding='same',
         pad_input=False,
         noise_std=0.01,
+        classifier_init_std=0.01,
         frontend_loss_weight=0.0,
         with_cp=False,
         **kwargs,
@@ -149,6 +155,8 @@ class ContextHead(BaseDecodeHead):
             )
         if noise_std < 0:
             raise ValueError(f'noise_std must be >= 0, got {noise_std}')
+        if not classifier_init_std > 0:
+            raise ValueError(f'classifier_init_std must be > 0, got {classifier_init_std}')
         if frontend_loss_weight < 0:
             raise ValueError(f'frontend_loss_weight must be >= 0, got {frontend_loss_weight}')
         if 'num_classes' not in kwargs:
@@ -176,6 +184,7 @@ class ContextHead(BaseDecodeHead):
         self.padding = padding
         self.pad_input = pad_input
         self.noise_std = noise_std
+        self.classifier_init_std = float(classifier_init_std)
         self.with_cp = with_cp
         self.frontend_loss_weight = float(frontend_loss_weight)
 
@@ -243,7 +252,7 @@ class ContextHead(BaseDecodeHead):
         return (self.receptive_fields[-1] - 1) // 2
 
     def _init_head_weights(self):
-        normal_init(self.classifier.conv, mean=0, std=0.01, bias=0)
+        normal_init(self.classifier.conv, mean=0, std=self.classifier_init_std, bias=0)
         noise_std = self.noise_std if self.module_type == 'large' else 0.0
         for layer in self.context_convs:
             _identity_init_(layer.conv, self.num_maps, noise_std)
