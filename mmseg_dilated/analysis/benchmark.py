@@ -46,6 +46,7 @@ from .timing import median_ratio, round_robin
 __all__ = [
     'REFERENCE',
     'MODEL_SPECS',
+    'DEFAULT_MODELS',
     'PATHS',
     'ALL_PATHS',
     'FP32_PATHS',
@@ -84,8 +85,17 @@ MODEL_SPECS = {
         'Dilated VGG-16 + large context (21 cl.)',
         'context/context-large_dilated-vgg16_2xb7-60k_voc12aug-512x512.py',
     ),
+    # MultiScaleEncoderDecoder on drn-d-22-context: scales 0.5, 0.75, 1.0, attention fusion. Its
+    # cost against one scale: --models drn-d-22-context drn-d-22-context-ms --paths eager.
+    'drn-d-22-context-ms': (
+        'DRN-D-22 + large context, 3 scales + attention (21 cl.)',
+        'multiscale/context-large_drn-d-22_4xb4-ms-attn-40k_voc12aug-512x512.py',
+    ),
     REFERENCE: ('DeepLabV3 R-50-D8 (mmseg, 19 cl.)', None),
 }
+# What a run without --models benchmarks: every named model but the multi-scale variant, which is
+# compared with its single-scale model on request.
+DEFAULT_MODELS = tuple(name for name in MODEL_SPECS if name != 'drn-d-22-context-ms')
 PATHS = ('eager', 'fused', 'onnx-fp32', 'bf16', 'onnx-int8')
 # 'compile' (torch.compile of the fused network, inductor) on request: its first call compiles
 # for a minute or more per model, which the default run's time budget does not hold.

@@ -319,7 +319,9 @@ def parse_args(argv=None):
         'training memory with and without with_cp; --scaling: cost against image size'
     )
     p.add_argument(
-        '--models', nargs='+', help=f'named models (default: all): {", ".join(MODEL_SPECS)}'
+        '--models',
+        nargs='+',
+        help=f'named models (default: all but drn-d-22-context-ms): {", ".join(MODEL_SPECS)}',
     )
     p.add_argument(
         '--config',
@@ -415,7 +417,7 @@ def main(argv=None):
         run_scaling(args, say) if args.scaling else run_profile(args)
         print(f'\nelapsed: {time.perf_counter() - start:.0f} s')
         return 0
-    specs = list(args.models or ([] if args.config else list(bench.MODEL_SPECS)))
+    specs = list(args.models or ([] if args.config else list(bench.DEFAULT_MODELS)))
     for spec in specs:
         if spec not in bench.MODEL_SPECS:
             sys.exit(f'unknown model {spec!r}; choose from {", ".join(bench.MODEL_SPECS)}')

@@ -83,9 +83,13 @@ MODELS_TO_EXPORT = {
 
 
 def model_config(overrides):
-    """The tiny config with ``overrides`` merged into its model."""
+    """The tiny config with ``overrides`` merged into its model.
+
+    ``overrides`` is copied first: mmengine's merge pops ``_delete_`` from the dict it is given, so
+    merging a table entry itself would change it for every later test that uses it.
+    """
     cfg = Config.fromfile(TINY_CONFIG)
-    cfg.merge_from_dict(dict(model=overrides))
+    cfg.merge_from_dict(dict(model=copy.deepcopy(overrides)))
     return cfg
 
 
