@@ -37,6 +37,7 @@ from torch.utils._pytree import tree_flatten
 
 __all__ = [
     'MMAP_THRESHOLD',
+    'run_in_fresh_process',
     'proc_status_kib',
     'reset_peak_rss',
     'PeakRSS',
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 MMAP_THRESHOLD = 64 * 1024
-_RESULT_TAG = 'TRAIN_MEMORY_RESULT '
+_RESULT_TAG = 'FRESH_PROCESS_RESULT '
 _MIB = 2.0**-20
 
 
@@ -313,15 +314,41 @@ def run_train_memory_worker(
 ) -> dict:
     """:func:`measure_train_memory` in a fresh interpreter with glibc's fixed mmap threshold."""
     args = dict(config=config, size=size, batch=batch, with_cp=with_cp, breakdown=breakdown)
+    return run_in_fresh_process(
+        'mmseg_dilated.analysis.memory',
+        'measure_train_memory',
+        args,
+        threads,
+        f'the memory worker for {config} (with_cp={with_cp})',
+    )
+
+
+def run_in_fresh_process(
+    module: str, function: str, kwargs: dict, threads: Optional[int], what: str
+) -> object:
+    """``module.function(**kwargs)`` in a fresh interpreter with glibc's fixed mmap threshold
+    (:data:`MMAP_THRESHOLD`, read at process start), its JSON result read back from stdout.
+
+    A fresh process per measurement starts from an empty heap, so a peak of resident memory
+    measured in it belongs to that measurement alone.
+
+    Args:
+        module (str): Module of the function, importable in the child.
+        function (str): Its name; it takes JSON-able keyword arguments and returns a JSON-able
+            result.
+        kwargs (dict): The keyword arguments.
+        threads (int, optional): Torch threads in the child. Default: torch's default.
+        what (str): What the child measures, for the error when it fails.
+    """
     code = (
-        'import json, sys, torch\n'
+        'import importlib, json, sys, torch\n'
         f'if {threads or 0}: torch.set_num_threads({threads or 0})\n'
-        'from mmseg_dilated.analysis.memory import measure_train_memory, _RESULT_TAG\n'
-        'print(_RESULT_TAG + json.dumps(measure_train_memory(**json.loads(sys.argv[1]))))\n'
+        f'fn = getattr(importlib.import_module({module!r}), {function!r})\n'
+        f'print({_RESULT_TAG!r} + json.dumps(fn(**json.loads(sys.argv[1]))))\n'
     )
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD))
     proc = subprocess.run(
-        [sys.executable, '-c', code, json.dumps(args)],
+        [sys.executable, '-c', code, json.dumps(kwargs)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -330,9 +357,7 @@ def run_train_memory_worker(
     for line in proc.stdout.splitlines():
         if line.startswith(_RESULT_TAG):
             return json.loads(line[len(_RESULT_TAG) :])
-    raise RuntimeError(
-        f'the memory worker for {config} (with_cp={with_cp}) failed:\n{proc.stdout}\n{proc.stderr}'
-    )
+    raise RuntimeError(f'{what} failed:\n{proc.stdout}\n{proc.stderr}')
 
 
 def memory_reduction(without_cp: dict, with_cp: dict) -> float:

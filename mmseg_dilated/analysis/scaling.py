@@ -15,11 +15,7 @@ tensors the call created (:class:`~.memory.TensorPeakTracker`: activations and l
 a GPU's caching allocator would have to hold beyond the weights).
 """
 
-import json
-import os
 import statistics
-import subprocess
-import sys
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -35,7 +31,6 @@ __all__ = [
 
 SCALING_MODELS = ('drn-d-22-context', 'drn-d-38-aspp')
 SCALING_SIZES = ((256, 256), (512, 512), (1024, 1024), (1024, 2048))
-_RESULT_TAG = 'SCALING_RESULT '
 
 
 def _pair(value) -> Tuple[int, int]:
@@ -146,27 +141,16 @@ def run_scaling_worker(
     threads: Optional[int] = None,
 ) -> List[dict]:
     """:func:`measure_scaling` in a fresh interpreter with glibc's fixed mmap threshold."""
-    from .memory import MMAP_THRESHOLD
+    from .memory import run_in_fresh_process
 
     args = dict(config=config, sizes=[list(s) for s in sizes], modes=list(modes), repeats=repeats)
-    code = (
-        'import json, sys, torch\n'
-        f'if {threads or 0}: torch.set_num_threads({threads or 0})\n'
-        'from mmseg_dilated.analysis.scaling import measure_scaling, _RESULT_TAG\n'
-        'print(_RESULT_TAG + json.dumps(measure_scaling(**json.loads(sys.argv[1]))))\n'
+    return run_in_fresh_process(
+        'mmseg_dilated.analysis.scaling',
+        'measure_scaling',
+        args,
+        threads,
+        f'the scaling worker for {config}',
     )
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD))
-    proc = subprocess.run(
-        [sys.executable, '-c', code, json.dumps(args)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith(_RESULT_TAG):
-            return json.loads(line[len(_RESULT_TAG) :])
-    raise RuntimeError(f'the scaling worker for {config} failed:\n{proc.stdout}\n{proc.stderr}')
 
 
 def plot_scaling(results: Sequence[dict], path: str) -> str:
