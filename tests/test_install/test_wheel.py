@@ -141,8 +141,17 @@ def test_wheel_ships_configs_and_console_script(wheel):
         for n in names
         if n.startswith('mmseg_dilated/.mim/configs/')
     )
-    assert shipped == _shipped_configs()
-    assert len(shipped) >= 25
+    # every config, and each folder's README and metafile.yaml (as mmseg ships its metafiles)
+    assert [n for n in shipped if n.endswith('.py')] == _shipped_configs()
+    assert len(_shipped_configs()) >= 25
+    docs = sorted(
+        osp.relpath(osp.join(folder, f), osp.join(REPO, 'configs'))
+        for folder, _, files in os.walk(osp.join(REPO, 'configs'))
+        for f in files
+        if f in ('README.md', 'metafile.yaml')
+    )
+    assert len(docs) >= 13
+    assert [n for n in shipped if not n.endswith('.py')] == docs
     assert 'mmseg-dilated = mmseg_dilated.cli:main' in entry_points
     for module in ('train', 'test', 'demo', 'drn2mmseg', 'vgg2mmseg', 'configs'):
         assert f'mmseg_dilated/cli/{module}.py' in names
