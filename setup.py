@@ -2,7 +2,7 @@
 
 A wheel (``pip install .``, ``pip wheel .``) gets a copy of ``configs/`` under
 ``mmseg_dilated/.mim/configs``; an editable install reads ``configs/`` in the checkout instead
-(``mmseg_dilated/utils/configs.py``). Everything else is in pyproject.toml.
+(``mmseg_dilated/utils/config_scope.py``). Everything else is in pyproject.toml.
 """
 
 import shutil

@@ -1,7 +1,7 @@
 """CPU benchmark of the shipped models: cost, latency on every inference path, training memory.
 
 The models are those of shipped configs (:data:`MODEL_SPECS`) with random weights, built by
-:func:`mmseg_dilated.utils.model_builder.build_segmentor`, and mmseg's DeepLabV3 R-50-D8 as the
+:func:`mmseg_dilated.apis.model_builder.build_segmentor`, and mmseg's DeepLabV3 R-50-D8 as the
 reference. What is timed is ``forward(mode='tensor')`` (:class:`~.cost.TensorForward`: backbone and
 decode head, logits at 1/8 resolution), batch 1, in one round-robin run
 (:func:`~.timing.round_robin`) over every model and inference path:
@@ -154,7 +154,7 @@ def config_of(spec: str) -> str:
     if spec == REFERENCE:
         return reference_config_file()
     if spec in MODEL_SPECS:
-        from mmseg_dilated.utils.configs import configs_root
+        from mmseg_dilated.utils.config_scope import configs_root
 
         return osp.join(configs_root(), MODEL_SPECS[spec][1])
     if osp.isfile(spec):
@@ -174,7 +174,7 @@ def build_model(spec: str, with_cp: Optional[bool] = None) -> torch.nn.Module:
 
     from mmengine.logging import MMLogger
 
-    from mmseg_dilated.utils.model_builder import build_segmentor
+    from mmseg_dilated.apis.model_builder import build_segmentor
 
     if not MMLogger.check_instance_created('benchmark'):
         MMLogger.get_instance('benchmark', log_level=logging.WARNING)

@@ -188,7 +188,7 @@ class TensorPeakTracker(TorchDispatchMode):
 
 def with_cp_components(segmentor) -> list:
     """The parts of a segmentor that checkpoint, e.g. ``['backbone (DRN)']``."""
-    from mmseg_dilated.utils.model_builder import WITH_CP_PARTS
+    from mmseg_dilated.apis.model_builder import WITH_CP_PARTS
 
     return [
         f'{key} ({type(getattr(segmentor, key)).__name__})'
@@ -247,7 +247,7 @@ def measure_train_memory(
     """
     import torch.utils.checkpoint as cp
 
-    from mmseg_dilated.utils.model_builder import build_segmentor
+    from mmseg_dilated.apis.model_builder import build_segmentor
 
     torch.manual_seed(0)
     model = build_segmentor(config, with_cp=with_cp).train()

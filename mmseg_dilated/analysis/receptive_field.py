@@ -571,7 +571,7 @@ def dataset_images(cfg, model: nn.Module, num_images: int, size: int) -> torch.T
     data preprocessor (normalisation), centre-cropped or zero-padded to ``size`` x ``size``."""
     from mmengine.dataset import pseudo_collate
 
-    from ..utils.model_builder import build_dataset_from_config
+    from ..datasets.builder import build_dataset_from_config
 
     split = 'test' if cfg.get('test_dataloader') else 'val'
     dataset = build_dataset_from_config(cfg, split)

@@ -83,7 +83,7 @@ def measure_scaling(
     """
     from mmengine.config import ConfigDict
 
-    from mmseg_dilated.utils.model_builder import build_segmentor
+    from mmseg_dilated.apis.model_builder import build_segmentor
 
     from .memory import PeakRSS, TensorPeakTracker
     from .timing import time_once

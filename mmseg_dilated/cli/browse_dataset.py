@@ -53,7 +53,8 @@ def main(argv=None):
     from mmseg.registry import DATASETS, VISUALIZERS
 
     import mmseg_dilated  # noqa: F401  (registers the datasets and transforms)
-    from mmseg_dilated.utils import DatasetNotPreparedError, check_dataset_paths, load_config
+    from mmseg_dilated.apis import DatasetNotPreparedError, check_dataset_paths
+    from mmseg_dilated.utils import load_config
 
     loader = f'{args.split}_dataloader'
     try:

@@ -41,7 +41,7 @@ def parse_args(argv=None):
 
 def run_check(cfg, splits, nproc=2, out=None) -> bool:
     """Check, print the summary, write ``out``; True when the data is clean."""
-    from mmseg_dilated.utils.data_check import check_config_data, format_report
+    from mmseg_dilated.datasets.data_check import check_config_data, format_report
 
     report = check_config_data(cfg, splits, nproc=nproc)
     print('\n' + format_report(report))
@@ -55,7 +55,8 @@ def run_check(cfg, splits, nproc=2, out=None) -> bool:
 def main(argv=None):
     args = parse_args(argv)
     import mmseg_dilated  # noqa: F401  (registers the datasets and transforms)
-    from mmseg_dilated.utils import DatasetNotPreparedError, check_dataset_paths, load_config
+    from mmseg_dilated.apis import DatasetNotPreparedError, check_dataset_paths
+    from mmseg_dilated.utils import load_config
 
     try:
         cfg = load_config(args.config, args.cfg_options)
@@ -64,7 +65,7 @@ def main(argv=None):
         sys.exit(f'error: {err}')
     clean = run_check(cfg, args.splits, args.nproc, args.out)
     if args.time_loader:
-        from mmseg_dilated.utils.data_check import time_loader
+        from mmseg_dilated.datasets.data_check import time_loader
 
         for split in args.splits:
             timed = time_loader(cfg, split)

@@ -41,8 +41,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmseg_dilated.utils.class_weights import class_weights_from_config
-    from mmseg_dilated.utils.launch import check_dataset_paths, load_config
+    from mmseg_dilated.analysis.class_weights import class_weights_from_config
+    from mmseg_dilated.apis import check_dataset_paths
+    from mmseg_dilated.utils import load_config
 
     try:
         cfg = load_config(args.config, args.cfg_options)

@@ -19,7 +19,7 @@ def main(argv=None):
         help='print the file path of one config (NAME or mmseg_dilated::NAME)',
     )
     args = parser.parse_args(argv)
-    from mmseg_dilated.utils.configs import (
+    from mmseg_dilated.utils.config_scope import (
         CONFIG_SCOPE,
         configs_root,
         list_configs,

@@ -27,7 +27,7 @@ levels, the context module), each with its gridding verdict.
 
 The analysis is in ``mmseg_dilated/analysis/receptive_field.py``, its figures in
 ``mmseg_dilated/analysis/receptive_field_plot.py``; the model is built by
-``mmseg_dilated.utils.model_builder.build_segmentor``.
+``mmseg_dilated.apis.model_builder.build_segmentor``.
 """
 
 import argparse
@@ -85,8 +85,8 @@ def parse_args(argv=None):
 def _analyse_model(args, rf, plots):
     import torch
 
-    from mmseg_dilated.utils.launch import load_config
-    from mmseg_dilated.utils.model_builder import build_segmentor
+    from mmseg_dilated.utils import load_config
+    from mmseg_dilated.apis.model_builder import build_segmentor
 
     cfg = load_config(args.config, args.cfg_options)
     # Gradients flow to the input only: the weights are frozen.
@@ -116,7 +116,7 @@ def _analyse_model(args, rf, plots):
             verdict = 'agrees' if ours == tuple(paper) else f'DISAGREES with the last rows {ours}'
             print(f'{type(head_module).__name__}.receptive_fields = {tuple(paper)}: {verdict}')
         print()
-    from mmseg_dilated.utils.gridding import gridding_report, model_dilated_stacks
+    from mmseg_dilated.analysis.gridding import gridding_report, model_dilated_stacks
 
     stacks = model_dilated_stacks(model)
     if stacks:
@@ -197,7 +197,7 @@ def main(argv=None):
             f'{tuple(g.shape[0] for g in stack)}, never-sampled pixels inside the RF '
             f'{tuple(holes)}'
         )
-        from mmseg_dilated.utils.gridding import gridding_report
+        from mmseg_dilated.analysis.gridding import gridding_report
 
         print('  ' + gridding_report([(3, d) for d in dilations]).describe())
         print(f'  saved {path}')

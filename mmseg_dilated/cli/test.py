@@ -56,17 +56,19 @@ def parse_args(argv=None):
 def main(argv=None):
     args, rest = parse_args(argv)
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
-    from mmseg_dilated.utils import (
+    from mmseg_dilated.apis import (
         DatasetNotPreparedError,
-        UnsafeCheckpointError,
         check_dataset_paths,
         cpu_distributed_options,
+        run_mmseg_tool,
+    )
+    from mmseg_dilated.utils import (
+        UnsafeCheckpointError,
         load_config,
         resolve_config_path,
-        run_mmseg_tool,
         safe_load,
     )
-    from mmseg_dilated.utils.num_classes import (
+    from mmseg_dilated.apis.num_classes import (
         NumClassesError,
         check_checkpoint_classes,
         check_num_classes,

@@ -97,17 +97,16 @@ def _resume_options(cfg, config, work_dir_arg):
 def main(argv=None):
     args, rest = parse_args(argv)
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
-    from mmseg_dilated.utils import (
+    from mmseg_dilated.apis import (
         DatasetNotPreparedError,
         check_amp_available,
         check_dataset_paths,
         check_pretrained_paths,
         cpu_distributed_options,
-        load_config,
-        resolve_config_path,
         run_mmseg_tool,
     )
-    from mmseg_dilated.utils.num_classes import NumClassesError, check_num_classes
+    from mmseg_dilated.apis.num_classes import NumClassesError, check_num_classes
+    from mmseg_dilated.utils import load_config, resolve_config_path
 
     if args.amp:
         check_amp_available()

@@ -1,11 +1,12 @@
+from .builder import DATASET_SPLITS, build_dataset_from_config, unwrap_dataset
 from .context_shapes import ContextShapesDataset, generate_context_shapes
-from .sample_checks import SampleError, install_sample_checks
-
-install_sample_checks()
+from .sample_checks import SampleError
 
 __all__ = [
+    'DATASET_SPLITS',
+    'build_dataset_from_config',
+    'unwrap_dataset',
     'ContextShapesDataset',
     'generate_context_shapes',
     'SampleError',
-    'install_sample_checks',
 ]

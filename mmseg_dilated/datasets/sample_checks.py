@@ -11,17 +11,16 @@ mmseg lets three data faults through without saying which file caused them:
   but not from the predicted ones, lowering the score (measured: mIoU 98.07 -> 84.88 from one
   label).
 
-``import mmseg_dilated`` wraps ``BaseSegDataset.prepare_data`` and ``LoadAnnotations._load_seg_map``
-so that each of these raises :class:`SampleError` naming the image and the label, and for the third
-the offending values and their pixel counts. ``mmseg-dilated check-dataset`` finds them all at once,
+The checks here raise :class:`SampleError` naming the image and the label, and for the third the
+offending values and their pixel counts; ``import mmseg_dilated`` makes mmseg's
+``BaseSegDataset.prepare_data`` and ``LoadAnnotations._load_seg_map`` call them
+(:mod:`mmseg_dilated.host_patches`, "sample_checks"). ``mmseg-dilated check-dataset`` finds them all at once,
 before a run.
 """
 
 import torch
-from mmseg.datasets import BaseSegDataset
-from mmseg.datasets.transforms import LoadAnnotations
 
-__all__ = ['SampleError', 'install_sample_checks']
+__all__ = ['SampleError', 'check_label_values', 'check_label_shape', 'sample_load_error']
 
 
 class SampleError(RuntimeError):
@@ -32,7 +31,8 @@ def _files(info) -> str:
     return f'image {info.get("img_path")}, label {info.get("seg_map_path")}'
 
 
-def _check_label_values(dataset, idx, data) -> None:
+def check_label_values(dataset, idx, data) -> None:
+    """Raise :class:`SampleError` if a prepared sample's label has values outside the classes."""
     samples = data.get('data_samples') if isinstance(data, dict) else None
     gt = getattr(samples, 'gt_sem_seg', None)  # absent in TTA and label-free pipelines
     if gt is None:
@@ -52,39 +52,22 @@ def _check_label_values(dataset, idx, data) -> None:
         )
 
 
-def install_sample_checks() -> None:
-    """Wrap mmseg's ``BaseSegDataset.prepare_data`` and ``LoadAnnotations._load_seg_map``
-    (idempotent)."""
-    if getattr(BaseSegDataset.prepare_data, '_mmseg_dilated', False):
-        return
-    prepare_data = BaseSegDataset.prepare_data
-    load_seg_map = LoadAnnotations._load_seg_map
+def sample_load_error(dataset, idx, err: Exception) -> SampleError:
+    """The :class:`SampleError` for a sample whose loading raised ``err``."""
+    return SampleError(
+        f'Sample {idx} of {type(dataset).__name__} '
+        f'({_files(dataset.get_data_info(idx))}) could not be loaded: '
+        f'{type(err).__name__}: {err}'
+    )
 
-    def checked_prepare_data(self, idx):
-        try:
-            data = prepare_data(self, idx)
-        except SampleError:
-            raise
-        except Exception as err:
-            raise SampleError(
-                f'Sample {idx} of {type(self).__name__} '
-                f'({_files(self.get_data_info(idx))}) could not be loaded: '
-                f'{type(err).__name__}: {err}'
-            ) from err
-        _check_label_values(self, idx, data)
-        return data
 
-    def checked_load_seg_map(self, results):
-        load_seg_map(self, results)
-        shape = results.get('ori_shape')  # the image as read, before any resize
-        label = results['gt_seg_map']
-        if shape is not None and tuple(label.shape[:2]) != tuple(shape[:2]):
-            raise SampleError(
-                f'The label {results.get("seg_map_path")} is {label.shape[0]}x{label.shape[1]} '
-                f'but its image {results.get("img_path")} is {shape[0]}x{shape[1]}: a label '
-                "must have its image's size."
-            )
-
-    checked_prepare_data._mmseg_dilated = True
-    BaseSegDataset.prepare_data = checked_prepare_data
-    LoadAnnotations._load_seg_map = checked_load_seg_map
+def check_label_shape(results: dict) -> None:
+    """Raise :class:`SampleError` if a loaded label's size differs from its image's as read."""
+    shape = results.get('ori_shape')  # the image as read, before any resize
+    label = results['gt_seg_map']
+    if shape is not None and tuple(label.shape[:2]) != tuple(shape[:2]):
+        raise SampleError(
+            f'The label {results.get("seg_map_path")} is {label.shape[0]}x{label.shape[1]} '
+            f'but its image {results.get("img_path")} is {shape[0]}x{shape[1]}: a label '
+            "must have its image's size."
+        )

@@ -81,7 +81,7 @@ def build_for_export(
     from mmcv.cnn import fuse_conv_bn
     from mmengine.runner import load_checkpoint
 
-    from ..utils.model_builder import build_segmentor
+    from ..apis.model_builder import build_segmentor
 
     model = build_segmentor(config)
     if checkpoint is not None:

@@ -119,7 +119,7 @@ def calibration_images(
     """
     from mmseg.registry import DATASETS
 
-    from ..utils.model_builder import unwrap_dataset
+    from ..datasets.builder import unwrap_dataset
     from .onnx_export import image_to_export_input
 
     if num_images < 1:

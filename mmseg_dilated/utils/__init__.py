@@ -1,41 +1,24 @@
+"""Leaf helpers that import nothing else of this package: the safe checkpoint unpickler and the
+``mmseg_dilated::`` config scope."""
+
 from .checkpoint import UnsafeCheckpointError, mmengine_safe_globals, safe_load
-from .configs import (
+from .config_scope import (
     CONFIG_SCOPE,
+    as_config,
     configs_root,
     list_configs,
-    register_config_scope,
+    load_config,
     resolve_config_path,
 )
-from .launch import (
-    DatasetNotPreparedError,
-    check_amp_available,
-    check_dataset_paths,
-    check_pretrained_paths,
-    cpu_distributed_options,
-    load_config,
-    mmseg_tool,
-    run_mmseg_tool,
-    shutdown_distributed,
-)
-
-register_config_scope()
 
 __all__ = [
     'UnsafeCheckpointError',
     'mmengine_safe_globals',
     'safe_load',
     'CONFIG_SCOPE',
+    'as_config',
     'configs_root',
     'list_configs',
-    'register_config_scope',
-    'resolve_config_path',
-    'DatasetNotPreparedError',
-    'check_amp_available',
-    'check_dataset_paths',
-    'check_pretrained_paths',
-    'cpu_distributed_options',
     'load_config',
-    'mmseg_tool',
-    'run_mmseg_tool',
-    'shutdown_distributed',
+    'resolve_config_path',
 ]

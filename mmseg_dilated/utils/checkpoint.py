@@ -7,8 +7,8 @@ Those are refused by the weights-only unpickler, so ``--resume``, ``load_from``,
 and ``init_cfg=dict(type='Pretrained')`` all fail.
 
 The fix here keeps the safe unpickler and allow-lists exactly the types mmengine writes, only for
-the duration of each load (``torch.serialization.safe_globals``), by replacing mmengine's local-file
-and HTTP checkpoint loaders. Anything else pickled in a checkpoint (a planted ``os.system`` call, a
+the duration of each load (``torch.serialization.safe_globals``); ``import mmseg_dilated`` makes
+mmengine's local-file and HTTP checkpoint loaders use it (:mod:`mmseg_dilated.host_patches`). Anything else pickled in a checkpoint (a planted ``os.system`` call, a
 custom class) is refused with :class:`UnsafeCheckpointError` before any of it runs. There is
 deliberately no switch that turns the check off.
 """
@@ -22,7 +22,6 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
     'UnsafeCheckpointError',
@@ -30,7 +29,6 @@ __all__ = [
     'safe_load',
     'load_state_dict_file',
     'mmengine_safe_globals',
-    'load_from_local_safe',
     'atomic_write',
     'find_resumable_checkpoint',
 ]
@@ -172,39 +170,6 @@ def _corrupt(name, err) -> RuntimeError:
         f'Checkpoint {name} could not be read: it is not a torch checkpoint, or it is truncated or '
         f'corrupt. Download or save it again. ({type(err).__name__}: {err})'
     )
-
-
-@CheckpointLoader.register_scheme(prefixes='', force=True)
-def load_from_local_safe(filename: str, map_location: Optional[str] = None):
-    """mmengine's local-file checkpoint loader, on the weights-only unpickler."""
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(
-            f'Checkpoint {filename} does not exist. Check the path given to load_from, '
-            '--resume, tools/test.py or init_cfg=dict(type="Pretrained", checkpoint=...).'
-        )
-    return safe_load(filename, map_location=map_location)
-
-
-@CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), force=True)
-def load_from_http_safe(
-    filename: str, map_location: Optional[str] = None, model_dir: Optional[str] = None
-):
-    """mmengine's HTTP loader, downloading to torch's hub cache, then loading safely."""
-    from urllib.parse import urlparse
-
-    from mmengine.dist import barrier, get_dist_info
-    from torch.hub import download_url_to_file, get_dir
-
-    rank, world_size = get_dist_info()
-    model_dir = model_dir or osp.join(get_dir(), 'checkpoints')
-    os.makedirs(model_dir, exist_ok=True)
-    cached = osp.join(model_dir, osp.basename(urlparse(filename).path))
-    if rank == 0 and not osp.exists(cached):
-        download_url_to_file(filename, cached, progress=False)
-    if world_size > 1:
-        barrier()
-    return safe_load(cached, map_location=map_location)
 
 
 def atomic_write(path: str, data: bytes) -> None:

@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 
 from mmseg_dilated.analysis import scaling
-from mmseg_dilated.utils.model_builder import build_segmentor
+from mmseg_dilated.apis.model_builder import build_segmentor
 
 from _helpers import REPO, run_tool
 

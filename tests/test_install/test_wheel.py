@@ -250,7 +250,7 @@ def test_mmsegs_own_train_tool_takes_the_scope_with_our_package_imported_first(v
             [
                 bindir / 'python',
                 '-c',
-                'from mmseg_dilated.utils import mmseg_tool; print(mmseg_tool("train.py"))',
+                'from mmseg_dilated.apis import mmseg_tool; print(mmseg_tool("train.py"))',
             ],
             user,
             env,

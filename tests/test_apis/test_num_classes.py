@@ -7,8 +7,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmseg_dilated.utils.model_builder import unwrap_dataset
-from mmseg_dilated.utils.num_classes import (
+from mmseg_dilated.datasets.builder import unwrap_dataset
+from mmseg_dilated.apis.num_classes import (
     NumClassesError,
     check_checkpoint_classes,
     check_num_classes,

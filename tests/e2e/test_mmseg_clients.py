@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_dilated.utils import mmseg_tool
+from mmseg_dilated.apis import mmseg_tool
 
 from _helpers import REPO, TINY_CONFIG, assert_ok, run_tool
 

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from mmseg_dilated.utils import mmseg_tool
+from mmseg_dilated.apis import mmseg_tool
 
 from _helpers import REPO, run_tool
 from _helpers import TOY_CONFIGS as CONFIGS

@@ -11,24 +11,25 @@ A user's config inherits ours by package scope, as it inherits mmseg's with ``mm
 mmengine 0.10.7 resolves ``pkg::path`` only for the packages of its own ``MODULE2PACKAGE`` table,
 and it resolves ``_base_`` before it runs the config's ``custom_imports``, so ``import
 mmseg_dilated`` (which every tool of ours does before it reads a config) teaches mmengine's
-``Config`` the scope: :func:`register_config_scope`. The configs behind the scope are written for
+``Config`` the scope (:mod:`mmseg_dilated.host_patches`, "config_scope"). The configs behind the scope are written for
 mmseg's registries (``default_scope = 'mmseg'``; every component of this package is registered into
 mmseg's), so their model and dataset dicts take mmseg's scope, as those of an ``mmseg::`` base do.
 """
 
 import os
 import os.path as osp
-from typing import List
+import copy
+from typing import List, Optional, Sequence
 
 from mmengine.config import Config
-from mmengine.config import utils as config_utils
 
 __all__ = [
     'CONFIG_SCOPE',
     'configs_root',
     'list_configs',
     'resolve_config_path',
-    'register_config_scope',
+    'load_config',
+    'as_config',
 ]
 
 CONFIG_SCOPE = 'mmseg_dilated'
@@ -85,19 +86,41 @@ def resolve_config_path(path: str) -> str:
     return full
 
 
-def register_config_scope() -> None:
-    """Make mmengine's ``Config`` resolve ``mmseg_dilated::`` in ``_base_`` (idempotent)."""
-    original = Config._get_cfg_path
-    if getattr(original, '_mmseg_dilated_scope', False):
-        return
+def load_config(path: str, options: Sequence[str] = ()) -> Config:
+    """``Config.fromfile`` plus ``--cfg-options`` given as raw ``key=value`` strings.
 
-    def _get_cfg_path(cfg_path: str, filename: str):
-        if cfg_path.startswith(_PREFIX):
-            return resolve_config_path(cfg_path), 'mmseg'
-        return original(cfg_path, filename)
+    ``path`` may name a shipped config by scope, ``mmseg_dilated::context_toy.py``
+    (:func:`resolve_config_path`).
+    """
+    import argparse
 
-    _get_cfg_path._mmseg_dilated_scope = True
-    Config._get_cfg_path = staticmethod(_get_cfg_path)
-    # mmengine's other `pkg::` readers (mmengine.get_config, get_model) look the package up here;
-    # for a wheel install they then find the configs under mmseg_dilated/.mim/configs.
-    config_utils.MODULE2PACKAGE.setdefault(CONFIG_SCOPE, 'mmseg-dilated')
+    from mmengine.config import DictAction
+
+    path = resolve_config_path(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'config {path} does not exist. A shipped config is named mmseg_dilated::REL_PATH '
+            '(`mmseg-dilated configs` lists them).'
+        )
+    cfg = Config.fromfile(path)
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--o', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
+    return cfg
+
+
+def as_config(config, cfg_options: Optional[dict] = None) -> Config:
+    """A copy of ``config`` (a path, a ``mmseg_dilated::`` name or a Config) with ``cfg_options``
+    merged in; the caller's Config is never modified."""
+    if isinstance(config, (str, os.PathLike)):
+        cfg = load_config(os.fspath(config))
+    elif isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    else:
+        raise TypeError(
+            f'config must be a config file path or an mmengine Config, got {type(config).__name__}'
+        )
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg

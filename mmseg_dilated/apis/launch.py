@@ -12,7 +12,8 @@ from typing import Iterator, List, Sequence
 import torch
 from mmengine.config import Config
 
-from .model_builder import unwrap_dataset
+from ..datasets.builder import unwrap_dataset
+from ..utils.config_scope import load_config
 
 __all__ = [
     'DatasetNotPreparedError',
@@ -182,32 +183,6 @@ def check_pretrained_paths(cfg: Config) -> None:
         '--cfg-options ' + ' '.join(f'{where}=None' for where, _ in missing)
     )
     raise FileNotFoundError('\n'.join(lines))
-
-
-def load_config(path: str, options: Sequence[str] = ()) -> Config:
-    """``Config.fromfile`` plus ``--cfg-options`` given as raw ``key=value`` strings.
-
-    ``path`` may name a shipped config by scope, ``mmseg_dilated::context_toy.py``
-    (:func:`~mmseg_dilated.utils.configs.resolve_config_path`).
-    """
-    import argparse
-
-    from mmengine.config import DictAction
-
-    from .configs import resolve_config_path
-
-    path = resolve_config_path(path)
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'config {path} does not exist. A shipped config is named mmseg_dilated::REL_PATH '
-            '(`mmseg-dilated configs` lists them).'
-        )
-    cfg = Config.fromfile(path)
-    if options:
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--o', nargs='+', action=DictAction)
-        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
-    return cfg
 
 
 def mmseg_tool(name: str) -> str:

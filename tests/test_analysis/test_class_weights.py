@@ -12,7 +12,7 @@ from mmseg.models.losses import CrossEntropyLoss
 from mmseg.models.losses.utils import get_class_weight
 from PIL import Image
 
-from mmseg_dilated.utils.class_weights import class_weights_from_config
+from mmseg_dilated.analysis.class_weights import class_weights_from_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLASSES = ('sky', 'road', 'car', 'boat')

@@ -38,7 +38,7 @@ import numpy as np
 from mmengine.utils import track_iter_progress
 from prettytable import PrettyTable
 
-from .model_builder import build_dataset_from_config, unwrap_dataset
+from ..datasets.builder import build_dataset_from_config, unwrap_dataset
 
 ENET_C = 1.02
 _MAX_FILES_SHOWN = 20
@@ -94,7 +94,7 @@ def build_count_datasets(cfg) -> list:
 
     Wrappers that repeat or resample (``RepeatDataset``,
     ``ClassBalancedDataset``, ``MultiImageMixDataset``) are dropped, as
-    :func:`~mmseg_dilated.utils.model_builder.unwrap_dataset` does: the
+    :func:`~mmseg_dilated.datasets.builder.unwrap_dataset` does: the
     frequencies of the underlying images are wanted. ``ConcatDataset``
     contributes each of its datasets. Each pipeline keeps the config's own
     ``LoadAnnotations`` (its decode backend and file backend) and drops every

@@ -6,7 +6,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-from mmseg_dilated.utils.gridding import gridding_report, hdc_m2, model_dilated_stacks
+from mmseg_dilated.analysis.gridding import gridding_report, hdc_m2, model_dilated_stacks
 
 from _helpers import TINY_CONFIG
 

@@ -8,7 +8,7 @@ import shutil
 import pytest
 import torch
 
-from mmseg_dilated.utils import mmseg_tool
+from mmseg_dilated.apis import mmseg_tool
 
 from _helpers import REPO, TINY_CONFIG, assert_ok, free_port, run_tool
 

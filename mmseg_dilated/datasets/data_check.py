@@ -19,8 +19,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.config import Config
 
-from ..datasets.sample_checks import SampleError
-from .model_builder import unwrap_dataset
+from .builder import unwrap_dataset
+from .sample_checks import SampleError
 
 __all__ = [
     'SPLITS',

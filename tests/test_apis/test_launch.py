@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 
 from mmseg_dilated.utils import safe_load
-from mmseg_dilated.utils.launch import check_pretrained_paths
+from mmseg_dilated.apis.launch import check_pretrained_paths
 
 from _helpers import REPO, run_script, run_tool
 

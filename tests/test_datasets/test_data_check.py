@@ -6,7 +6,7 @@ import os.path as osp
 
 import pytest
 
-from mmseg_dilated.utils.data_check import check_config_data
+from mmseg_dilated.datasets.data_check import check_config_data
 
 from _helpers import REPO, TINY_CONFIG, make_broken_tiny_data, run_tool
 

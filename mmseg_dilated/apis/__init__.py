@@ -1,0 +1,28 @@
+"""What the commands do before and around mmengine's Runner: the pre-flight checks of a run
+(:mod:`.launch`, :mod:`.num_classes`) and the one way to build a config's model for analysis and
+export (:mod:`.model_builder`)."""
+
+from .launch import (
+    DatasetNotPreparedError,
+    check_amp_available,
+    check_dataset_paths,
+    check_pretrained_paths,
+    cpu_distributed_options,
+    mmseg_tool,
+    run_mmseg_tool,
+    shutdown_distributed,
+)
+from .model_builder import WITH_CP_PARTS, build_segmentor
+
+__all__ = [
+    'DatasetNotPreparedError',
+    'check_amp_available',
+    'check_dataset_paths',
+    'check_pretrained_paths',
+    'cpu_distributed_options',
+    'mmseg_tool',
+    'run_mmseg_tool',
+    'shutdown_distributed',
+    'WITH_CP_PARTS',
+    'build_segmentor',
+]
