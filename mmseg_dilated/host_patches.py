@@ -12,18 +12,31 @@ documentation page "What importing mmseg_dilated changes" is written from it.
    the types its own Runner saves (open-mmlab/mmengine#1655), so ``--resume``, ``load_from`` and
    ``init_cfg=dict(type='Pretrained')`` fail. The replacements keep mmengine's function names
    (``load_from_local``, ``load_from_http``) and signatures. **Cannot be turned off**: turning off
-   the safe unpickler would let a checkpoint run code.
+   the safe unpickler would let a checkpoint run code. Steps aside where the host's own loader
+   both loads what its Runner saves and refuses a planted object (:func:`host_loader_is_safe`,
+   a behaviour probe at import); neither host passes it: onedl-mmengine 0.10.12 loads its
+   checkpoints, but loads any file its allow-list refuses again with ``weights_only=False``,
+   which runs what the file pickles.
 2. ``config_scope``: ``Config._get_cfg_path`` learns the ``mmseg_dilated::`` scope, so a user's
    config can inherit ours (``_base_ = ['mmseg_dilated::context_toy.py']``). mmengine resolves
    ``pkg::`` only for the packages of its own table and reads ``_base_`` before it runs the
-   config's ``custom_imports``. Every other path goes to mmengine's own resolver unchanged.
-   Cannot be turned off (configs that inherit ours would stop loading).
+   config's ``custom_imports``. Every other path goes to mmengine's own resolver; only where that
+   raises ``ModuleNotFoundError`` for a module that is importable (onedl-mmengine 0.10.12 looks
+   ``mmseg::`` up as the distribution ``mmsegmentation``, the fork's is
+   ``onedl-mmsegmentation``) the path is found in that module's configs
+   (:func:`~mmseg_dilated.utils.config_scope.resolve_module_scope`). Cannot be turned off
+   (configs that inherit ours would stop loading).
 3. ``sample_checks``: mmseg's ``BaseSegDataset.prepare_data`` and
    ``LoadAnnotations._load_seg_map`` name the image and label of a sample that fails to load, whose
    label has another size than its image, or whose label values are neither a class nor the
    ignore index (mmseg reports none of these with a file name; the last one silently lowers
    mIoU). Turn off with the environment variable ``MMSEG_DILATED_SAMPLE_CHECKS=0`` before the
-   import.
+   import. Needed on both hosts: onedl-mmsegmentation 1.4.2 and onedl-mmengine 0.10.12 load a
+   sample as 1.2.2 and 0.10.7 do.
+
+Which host needs which patch is :data:`HOSTS`; "the default host" is OpenMMLab's
+mmsegmentation 1.2.2 / mmengine 0.10.7 / mmcv 2.1.0, "the fork" OneDL's onedl-mmsegmentation 1.4.2
+/ onedl-mmengine 0.10.12 / onedl-mmcv 2.3.6 (``HOST=onedl bash tools/setup_env.sh``).
 """
 
 import os
@@ -31,7 +44,15 @@ import os.path as osp
 from collections import namedtuple
 from typing import Optional
 
-__all__ = ['PATCHES', 'Patch', 'install', 'installed', 'SAMPLE_CHECKS_ENV']
+__all__ = [
+    'PATCHES',
+    'HOSTS',
+    'Patch',
+    'install',
+    'installed',
+    'host_loader_is_safe',
+    'SAMPLE_CHECKS_ENV',
+]
 
 SAMPLE_CHECKS_ENV = 'MMSEG_DILATED_SAMPLE_CHECKS'
 
@@ -61,6 +82,27 @@ PATCHES = (
     ),
 )
 
+# Which host needs which patch. "default": OpenMMLab's mmsegmentation 1.2.2 / mmengine 0.10.7 /
+# mmcv 2.1.0 (what CI runs); "onedl": OneDL's onedl-mmsegmentation 1.4.2 / onedl-mmengine 0.10.12 /
+# onedl-mmcv 2.3.6 (HOST=onedl bash tools/setup_env.sh; tools/test_hosts.sh runs the suite there).
+HOSTS = {
+    'checkpoint_loaders': dict(
+        default='needed: cannot load its own checkpoints on torch >= 2.6',
+        onedl='needed: loads them, but loads any file its allow-list refuses again with '
+        'weights_only=False, so an object planted in a checkpoint runs',
+        detected='host_loader_is_safe(): a probe at import; skipped on a host that passes it',
+    ),
+    'config_scope': dict(
+        default='needed for mmseg_dilated::; mmseg:: is resolved by mmengine itself',
+        onedl='needed for mmseg_dilated:: and for mmseg::, which its mmengine looks up as the '
+        'distribution mmsegmentation (ModuleNotFoundError; the fork is onedl-mmsegmentation)',
+        detected='the mmseg:: fallback runs only where the host raises ModuleNotFoundError',
+    ),
+    'sample_checks': dict(
+        default='needed', onedl='needed: loads samples as the default host does', detected='-'
+    ),
+}
+
 _installed = set()
 
 
@@ -70,6 +112,62 @@ def installed() -> tuple:
 
 
 # 1. checkpoint loaders ---------------------------------------------------------------------------
+
+_PLANTED_RAN = []
+
+
+def _planted_call():
+    _PLANTED_RAN.append(True)
+
+
+class _Planted:
+    """Pickles as a call of :func:`_planted_call`: harmless, and visible if a loader runs it."""
+
+    def __reduce__(self):
+        return (_planted_call, ())
+
+
+def host_loader_is_safe() -> bool:
+    """Whether mmengine's own local-file loader loads what its Runner saves (a message-hub
+    ``HistoryBuffer``, numpy scalars) on the weights-only unpickler and refuses a file that
+    pickles a call. Measured, not read off a version: mmengine 0.10.7 on torch >= 2.6 fails the
+    first; onedl-mmengine 0.10.12 passes the first and fails the second (its ``_safe_torch_load``
+    retries with ``weights_only=False``)."""
+    import contextlib
+    import io
+    import tempfile
+    import warnings
+
+    import numpy as np
+    import torch
+    from mmengine.logging import HistoryBuffer
+    from mmengine.runner.checkpoint import load_from_local as host_load
+
+    history = HistoryBuffer()
+    history.update(1.0)
+    own = dict(
+        state_dict=dict(w=torch.zeros(1)),
+        message_hub=dict(log_scalars=dict(loss=history)),
+        meta=dict(seed=np.int64(0), iter=1),
+    )
+    del _PLANTED_RAN[:]
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        contextlib.redirect_stdout(io.StringIO()),  # the fork prints its fallback warning
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter('ignore')
+        torch.save(own, osp.join(tmp, 'own.pth'))
+        torch.save(dict(meta=_Planted()), osp.join(tmp, 'planted.pth'))
+        try:
+            host_load(osp.join(tmp, 'own.pth'), 'cpu')
+        except Exception:  # noqa: BLE001  (any failure: the host cannot load its checkpoints)
+            return False
+        try:
+            host_load(osp.join(tmp, 'planted.pth'), 'cpu')
+        except Exception:  # noqa: BLE001  (refused, as it should be)
+            pass
+    return not _PLANTED_RAN
 
 
 def _install_checkpoint_loaders() -> None:
@@ -120,7 +218,7 @@ def _install_config_scope() -> None:
     from mmengine.config import Config
     from mmengine.config import utils as config_utils
 
-    from .utils.config_scope import CONFIG_SCOPE, resolve_config_path
+    from .utils.config_scope import CONFIG_SCOPE, resolve_config_path, resolve_module_scope
 
     prefix = CONFIG_SCOPE + '::'
     original = Config._get_cfg_path
@@ -128,8 +226,17 @@ def _install_config_scope() -> None:
     def _get_cfg_path(cfg_path: str, filename: str):
         if cfg_path.startswith(prefix):
             return resolve_config_path(cfg_path), 'mmseg'
-        return original(cfg_path, filename)
+        try:
+            return original(cfg_path, filename)
+        except ModuleNotFoundError:
+            # the host looked the scope up by a distribution name that is not installed although
+            # the module is (the fork: mmseg:: as `mmsegmentation`)
+            resolved = resolve_module_scope(cfg_path)
+            if resolved is None:
+                raise
+            return resolved, cfg_path.partition('::')[0]
 
+    _get_cfg_path.__wrapped__ = original  # the host's own resolver (functools' convention)
     Config._get_cfg_path = staticmethod(_get_cfg_path)
     # mmengine's other `pkg::` readers (mmengine.get_config, get_model) look the package up here;
     # for a wheel install they then find the configs under mmseg_dilated/.mim/configs.
@@ -188,6 +295,8 @@ def install() -> tuple:
         if patch.name in _installed:
             continue
         if patch.name == 'sample_checks' and os.environ.get(SAMPLE_CHECKS_ENV, '1') == '0':
+            continue
+        if patch.name == 'checkpoint_loaders' and host_loader_is_safe():
             continue
         _INSTALLERS[patch.name]()
         _installed.add(patch.name)

@@ -119,3 +119,20 @@ def make_broken_tiny_data(root):
     raw = (images / 'train_00005.jpg').read_bytes()
     (images / 'train_00005.jpg').write_bytes(raw[: len(raw) // 2])
     return cfg, {'out_of_range': int(shapes.sum())}
+
+
+def assert_same_checkpoint(path_a, path_b):
+    """Two checkpoints hold the same iteration, the same weights and the same optimizer state,
+    bit for bit (``torch.equal``): what a resumed run must end with against an uninterrupted one."""
+    from mmseg_dilated.utils.checkpoint import safe_load
+
+    a, b = safe_load(str(path_a), 'cpu'), safe_load(str(path_b), 'cpu')
+    assert a['meta']['iter'] == b['meta']['iter']
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for name in a['state_dict']:
+        assert torch.equal(a['state_dict'][name], b['state_dict'][name]), name
+    state_a, state_b = a['optimizer']['state'], b['optimizer']['state']
+    assert state_a.keys() == state_b.keys() and len(state_a) > 0
+    for key in state_a:
+        for name, value in state_a[key].items():
+            assert torch.equal(torch.as_tensor(value), torch.as_tensor(state_b[key][name])), name

@@ -8,6 +8,20 @@ import pytest
 from _helpers import REPO, TOY_CONFIGS
 
 
+def pytest_collection_modifyitems(config, items):
+    """With pytest-xdist (``-n 2 --dist loadgroup``, as tools/run_tests.sh runs CI), a file's tests
+    run in one worker, so its module-scoped fixtures are built once; every test that uses the
+    session's trained toy models (every test of a file that has one) joins one group, so the session
+    trains them once. Without xdist the marks do nothing."""
+    def file_of(item):
+        return item.nodeid.split('::', 1)[0]
+
+    toy_files = {file_of(i) for i in items if 'toy_runs' in getattr(i, 'fixturenames', ())}
+    for item in items:
+        group = 'toy_runs' if file_of(item) in toy_files else file_of(item)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope='session')
 def python():
     """The interpreter running the tests: subprocesses use the same environment."""

@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # Quick start, step 2 of the README (and what CI runs): set up (if needed) and run the test suite.
 #   bash tools/run_tests.sh [pytest options]
+#   PYTEST_WORKERS=0 bash tools/run_tests.sh ...   (one process, no pytest-xdist)
+#   bash tools/run_tests.sh -m "not slow"          (the fast tier, the inner loop)
+# Two pytest-xdist workers by default: many tests spend their time in single-threaded Python
+# (imports, model building, subprocesses of the tools), so two workers use both cores. A file's tests
+# stay in one worker and the tests of the session's trained toy models in one group
+# (tests/conftest.py), so no fixture is built twice.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash tools/setup_env.sh
-exec "${VENV:-$ROOT/.venv}/bin/python" -m pytest tests "$@"
+WORKERS="${PYTEST_WORKERS:-2}"
+XDIST=()
+if [ "$WORKERS" != 0 ]; then
+    XDIST=(-n "$WORKERS" --dist loadgroup)
+fi
+exec "${VENV:-$ROOT/.venv}/bin/python" -m pytest tests "${XDIST[@]}" "$@"

@@ -1,10 +1,16 @@
 # DRN-D-22 + the basic context module (Cityscapes schedule) on Cityscapes, 19 classes.
-# Reference: the DRN authors' DRN-D-22 recipe (fyu/drn README.md "Training", segment.py), which
-# gives 68.0 mIoU on Cityscapes val for DRN-D-22 with a 1x1 classifier (DRNSeg), no context module:
+# Recipe: the DRN authors' README command for drn_d_22 (fyu/drn README.md l. 166-168, segment.py):
 # SGD lr 0.01, momentum 0.9, weight decay 1e-4, batch 32 (8 GPUs x 4), 896x896 crops + flips only,
-# lr x0.1 every 100 of 250 epochs (_base_/schedules/schedule_23k_step.py), single-scale whole-image
-# test. What differs, and why:
-#   - the head: the context module in place of DRNSeg's 1x1 classifier (the point of the config);
+# lr x0.1 every 100 of 250 epochs (_base_/schedules/schedule_23k_step.py), whole-image test at one
+# scale. Its baseline, DRNSeg on the same recipe, is
+# ../fcn_drn/fcn_drn-d-22_8xb4-23k_cityscapes-896x896.py: the authors' README gives 68.0 mIoU "on
+# Cityscapes" for that model (split and test scales not stated), a figure older than this command
+# (../fcn_drn/README.md says which).
+# The front-end's classifier (ContextHead.classifier) is trained as DRNSeg's
+# (_base_/models/context-large_drn-d-22.py): no dropout, N(0, 2 / 19) init, loss averaged over the
+# valid pixels (segment.py l. 96-98, l. 351).
+# What differs from the authors', and why:
+#   - the head: the context module after DRNSeg's 1x1 classifier (the point of the config);
 #   - SyncBN (the authors' command has no --bn-sync, so their BN statistics are per GPU); the
 #     authors' ConvTranspose upsampling (fixed bilinear) is mmseg's bilinear resize of the logits;
 #   - normalisation: ImageNet mean/std (what the converted ImageNet weights were trained with,
@@ -41,3 +47,5 @@ optim_wrapper = dict(
         }
     )
 )
+# The recipe's effective batch (8 GPUs x 4), for training on fewer GPUs.
+auto_scale_lr = dict(enable=False, base_batch_size=32)

@@ -9,13 +9,17 @@
 #   - 67.6 mIoU on VOC 2012 test (Table 2) is the front-end alone trained as this config trains it:
 #     VOC aug, SGD batch 14, lr 1e-3, momentum 0.9, 60k iterations (section 4).
 # Recipe (paper section 4, and fyu/dilation train.py / network.py where the paper is silent):
-# SGD lr 1e-3 (the release's train.py defaults the front-end stage to 1e-4; the paper's 1e-3 is
-# kept), momentum 0.9, weight decay 5e-4, biases at twice the rate and without decay (network.py:
-# lr_mult 2, decay_mult 0 on every bias), batch 14 (2 GPUs x 7), 60k iterations at a constant rate
-# (the release's step policy drops it only at 100k), crops and flips only
-# (_base_/datasets/pascal_voc12_aug_crop-flip.py). What differs, and why:
-#   - 512 crops with 'same' padding in the front-end (the release crops 500 px and pads them by
-#     reflection for unpadded convolutions, which mmseg's crop/pad pipeline does not express);
+# SGD lr 1e-3 (the release's train.py l. 163-165 defaults the front-end stage to 1e-4; the
+# paper's 1e-3 is kept), momentum 0.9, weight decay 5e-4 (train.py l. 36), biases at twice the rate
+# and without decay (network.py l. 86-127: lr_mult 2, decay_mult 0 on every bias), the loss
+# averaged over the valid pixels (network.py l. 50-53), batch 14 (2 GPUs x 7), 60k iterations at a
+# constant rate (the release's step policy drops it only at 100k, train.py l. 30-32), crops and
+# flips only (_base_/datasets/pascal_voc12_aug_crop-flip.py). What differs, and why:
+#   - 512 crops with 'same' padding in the front-end, every pixel of the crop supervised. The
+#     release's front-end has unpadded convolutions: its 500 px crop includes their 186 px margin
+#     on each side (image reflection-padded; fyu/dilation network.py l. 15-29, train.py l. 121,
+#     the paper's Appendix A: "including padding"), so each crop supervises its central 128x128
+#     pixels (16x16 labels at stride 8). mmseg's crop/pad pipeline does not express that margin;
 #   - normalisation by ImageNet mean/std in RGB, the weights being torchvision's VGG-16 (the release
 #     subtracts the VOC mean pixel from BGR images for Caffe's VGG-16);
 #   - one joint stage with the safeguard below, where the paper trains the module on a trained
@@ -50,3 +54,5 @@ optim_wrapper = dict(
 param_scheduler = [dict(type='ConstantLR', factor=1.0, begin=0, end=60000, by_epoch=False)]
 train_cfg = dict(max_iters=60000, val_interval=6000)
 default_hooks = dict(checkpoint=dict(interval=6000))
+# The recipe's effective batch (2 GPUs x 7), for training on fewer GPUs.
+auto_scale_lr = dict(enable=False, base_batch_size=14)

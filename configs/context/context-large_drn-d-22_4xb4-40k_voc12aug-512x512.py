@@ -1,9 +1,12 @@
 # DRN-D-22 + the large context module (the paper's VOC schedule) on Pascal VOC 2012 aug (21 classes,
 # 512x512 crops). No published figure for this pair, so the recipe is mmseg's R-50-D8 VOC recipe
 # (4 GPUs x 4, SGD lr 0.01 momentum 0.9, poly, 40k iterations, SyncBN, random scale 0.5-2, flips,
-# photometric distortion), so that it compares with mmseg's VOC configs, except the weight decay:
-# 1e-4, the DRN authors' value for fine-tuning these weights (fyu/drn segment.py) in place of
-# mmseg's 5e-4.
+# photometric distortion), so that it compares with mmseg's VOC configs, except what the DRN
+# authors do with these weights (fyu/drn segment.py): weight decay 1e-4 (l. 701) in place of
+# mmseg's 5e-4, and the front-end's classifier trained as DRNSeg's (no dropout, N(0, 2 / 21) init,
+# the loss averaged over the valid pixels, l. 96-98 and l. 351;
+# _base_/models/context-large_drn-d-22.py) where mmseg's heads use dropout 0.1, N(0, 0.01) and an
+# average over all pixels.
 # Safeguard: the module is identity-initialised and trained jointly with the front-end (the paper
 # trains the front-end first), and a class whose scores start negative is cut by the module's
 # first ReLU and can stay dead (configs/context_toy.py: two of three classes at 0 IoU without the
@@ -34,3 +37,5 @@ optim_wrapper = dict(
         }
     ),
 )
+# The recipe's effective batch (4 GPUs x 4), for training on fewer GPUs.
+auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -2,8 +2,9 @@
 # with mmseg's R-50-D8 VOC recipe unchanged (4 GPUs x 4, SGD lr 0.01 momentum 0.9 weight decay
 # 5e-4, poly, 40k iterations, SyncBN, auxiliary FCNHead at 0.4, ImageNet weights
 # open-mmlab://resnet50_v1c), so it compares with mmseg's
-# deeplabv3_r50-d8_4xb4-40k_voc12aug-512x512.py (77.68 mIoU) and fcn_r50-d8 VOC configs. No
-# published figure for this pair.
+# deeplabv3_r50-d8_4xb4-40k_voc12aug-512x512.py (77.68 mIoU) and fcn_r50-d8 VOC configs; the head
+# takes the settings of mmseg's heads (dropout 0.1, N(0, 0.01), the loss averaged over all pixels:
+# _base_/models/context-large_r50-d8.py). No published figure for this pair.
 # Safeguard: the module is identity-initialised and trained jointly with the backbone (the paper
 # trains the front-end first), and a class whose scores start negative is cut by the module's
 # first ReLU and can stay dead (configs/context_toy.py: two of three classes at 0 IoU without the
@@ -25,3 +26,5 @@ optim_wrapper = dict(
         }
     )
 )
+# The recipe's effective batch (4 GPUs x 4), for training on fewer GPUs.
+auto_scale_lr = dict(enable=False, base_batch_size=16)

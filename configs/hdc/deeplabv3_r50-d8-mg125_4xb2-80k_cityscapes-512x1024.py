@@ -16,3 +16,5 @@ _base_ = [
 crop_size = (512, 1024)
 data_preprocessor = dict(size=crop_size)
 model = dict(data_preprocessor=data_preprocessor, backbone=dict(multi_grid=(1, 2, 5)))
+# The recipe's effective batch (4 GPUs x 2, mmseg's), for training on fewer GPUs.
+auto_scale_lr = dict(enable=False, base_batch_size=8)

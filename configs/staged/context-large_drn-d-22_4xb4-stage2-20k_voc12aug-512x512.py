@@ -5,13 +5,14 @@
 # (decode_head.conv_seg) becomes ContextHead's decode_head.classifier (CheckpointKeyMapHook).
 #   bash tools/dist_train.sh \
 #       configs/staged/context-large_drn-d-22_4xb4-stage2-20k_voc12aug-512x512.py 4
-# Differences from the paper's release (fyu/dilation, docs/training.md), and why:
-# - The release's context-stage rate, SGD lr 1e-3 momentum 0.9 (it applies: the same BN-free,
-#   identity-initialised module on class scores), with poly decay over 20k iterations of 4 x 4
-#   512x512 crops, where the release trains on precomputed front-end outputs at batch 60; the
-#   front-end runs here at every step (frozen), so the data augmentation of stage 1 applies.
-# - No weight decay on the module (decay_mult 0): decay pulls it away from the identity, and the
-#   release sets none per layer for this stage.
+# As the paper's release trains its context stage (fyu/dilation): SGD lr 1e-3 momentum 0.9
+# (train.py l. 166-167, docs/training.md l. 90-91), weight decay 5e-4 (train.py l. 36) on the
+# module's weights, its biases at twice the rate and without decay (network.py l. 140-191: every
+# context layer lr_mult 1 / decay_mult 1 on the weights, lr_mult 2 / decay_mult 0 on the bias).
+# Differences from the release, and why:
+# - Poly decay over 20k iterations of 4 x 4 512x512 crops, where the release trains on
+#   precomputed front-end outputs at batch 60 (docs/training.md l. 84); the front-end runs here at
+#   every step (frozen), so the data augmentation of stage 1 applies.
 _base_ = ['../context/context-large_drn-d-22_4xb4-40k_voc12aug-512x512.py']
 model = dict(
     decode_head=dict(
@@ -34,7 +35,8 @@ find_unused_parameters = True
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=0.0),
+    optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=5e-4),
+    paramwise_cfg=dict(bias_lr_mult=2.0, bias_decay_mult=0.0),
     clip_grad=None,
 )
 max_iters = 20000
@@ -43,3 +45,5 @@ param_scheduler = [
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=4000)
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4000))
+# The recipe's effective batch (4 GPUs x 4), for training on fewer GPUs.
+auto_scale_lr = dict(enable=False, base_batch_size=16)

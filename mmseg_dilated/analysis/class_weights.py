@@ -38,7 +38,8 @@ import numpy as np
 from mmengine.utils import track_iter_progress
 from prettytable import PrettyTable
 
-from ..datasets.builder import build_dataset_from_config, unwrap_dataset
+from ..datasets.builder import build_dataset_from_config, select_transforms, unwrap_dataset
+from ..utils.labels import stray_label_mask
 
 ENET_C = 1.02
 _MAX_FILES_SHOWN = 20
@@ -82,12 +83,6 @@ class ClassPixelCounts:
         return int(self.pixels.sum())
 
 
-def _is_annotation_loader(transform) -> bool:
-    kind = transform.get('type') if isinstance(transform, dict) else None
-    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
-    return name.split('.')[-1] == 'LoadAnnotations'
-
-
 def build_count_datasets(cfg) -> list:
     """The datasets inside ``cfg.train_dataloader.dataset``'s wrappers, built
     with an annotation-only pipeline.
@@ -109,7 +104,7 @@ def build_count_datasets(cfg) -> list:
     """
     cfg = copy.deepcopy(cfg)
     for leaf in unwrap_dataset(cfg.train_dataloader.dataset):
-        loaders = [t for t in leaf.get('pipeline', []) if _is_annotation_loader(t)]
+        loaders = select_transforms(leaf.get('pipeline'), lambda name: name == 'LoadAnnotations')
         leaf['pipeline'] = loaders or [dict(type='LoadAnnotations')]
     return build_dataset_from_config(cfg, 'train', unwrap=True)
 
@@ -154,7 +149,8 @@ def count_class_pixels(datasets: Sequence, progress: bool = False) -> ClassPixel
 def _count_one(counts: ClassPixelCounts, seg_map: np.ndarray, name: str) -> None:
     values, numbers = np.unique(seg_map, return_counts=True)
     num_classes = len(counts.classes)
-    in_range = (values >= 0) & (values < num_classes) & (values != counts.ignore_index)
+    in_range = ~stray_label_mask(values, num_classes, counts.ignore_index)
+    in_range &= values != counts.ignore_index
     cls, cls_pixels = values[in_range].astype(np.int64), numbers[in_range]
     counts.pixels[cls] += cls_pixels
     counts.image_pixels[cls] += int(cls_pixels.sum())

@@ -19,11 +19,20 @@ The conditions are sufficient, not necessary, so a stack can be gridding-free an
 import math
 from dataclasses import dataclass
 from functools import reduce
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
 
 from ..models.common import check_positive_ints
 
-__all__ = ['GriddingReport', 'gridding_report', 'hdc_m2', 'model_dilated_stacks']
+__all__ = [
+    'GriddingReport',
+    'gridding_report',
+    'hdc_m2',
+    'model_dilated_stacks',
+    'path_counts',
+    'dilation_sampling_grids',
+]
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,47 @@ def hdc_m2(dilations: Sequence[int]) -> int:
     return m
 
 
+def path_counts(layers: Sequence[Tuple[int, int]]) -> np.ndarray:
+    """Along one axis, the number of paths through a stack of ``(kernel, dilation)`` layers from
+    one output unit to each input offset ``-R .. R`` (``R = sum (k // 2) d``), input layer first.
+
+    The one routine behind the gridding report and the sampling grids: a square kernel's taps are
+    the product of its taps along each axis, so the 2-D count is the outer product of this one.
+    """
+    counts = np.ones(1, dtype=np.int64)
+    for kernel, dilation in layers:
+        new = np.zeros(len(counts) + (kernel - 1) * dilation, dtype=np.int64)
+        for tap in range(kernel):
+            new[tap * dilation : tap * dilation + len(counts)] += counts
+        counts = new
+    return counts
+
+
+def dilation_sampling_grids(
+    dilations: Sequence[int], kernel_size: int = 3
+) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+    """Input pixels sampled by dilated kernels, alone and stacked (Yu & Koltun 2016, Fig. 1).
+
+    Args:
+        dilations (Sequence[int]): Dilation of each conv of the stack, first layer first.
+        kernel_size (int): Kernel side of every conv. Default: 3.
+
+    Returns:
+        tuple[list[np.ndarray], list[np.ndarray]]: ``single[i]``: 0/1 map of the taps of one kernel
+        with dilation ``dilations[i]`` (side ``(k - 1) d + 1``); ``stack[i]``: for one unit of layer
+        ``i``, the number of paths through layers ``1..i`` reaching each input pixel (side: the
+        stack's RF ``1 + sum (k - 1) d``). A zero inside ``stack[i]`` is a gridding hole.
+    """
+    dilations = check_positive_ints('dilations', dilations)
+    single, stack = [], []
+    for i, d in enumerate(dilations):
+        taps = path_counts([(kernel_size, d)])
+        single.append(np.outer(taps, taps))
+        counts = path_counts([(kernel_size, r) for r in dilations[: i + 1]])
+        stack.append(np.outer(counts, counts))
+    return single, stack
+
+
 def gridding_report(layers: Sequence[Tuple[int, int]]) -> GriddingReport:
     """Sampled offsets, holes and HDC's conditions of a stack of ``(kernel, dilation)`` layers.
 
@@ -109,13 +159,10 @@ def gridding_report(layers: Sequence[Tuple[int, int]]) -> GriddingReport:
         if kernel % 2 == 0:
             raise ValueError(f'kernel sizes must be odd (centred taps), got {kernel}')
         pairs.append((kernel, dilation))
-    sampled = {0}
-    for kernel, dilation in pairs:
-        half = kernel // 2
-        taps = [t * dilation for t in range(-half, half + 1)]
-        sampled = {s + t for s in sampled for t in taps}
     radius = sum((k // 2) * d for k, d in pairs)
-    ordered = sorted(sampled)
+    counts = path_counts(pairs)
+    ordered = [int(o) - radius for o in np.flatnonzero(counts)]
+    sampled = set(ordered)
     gaps = [b - a for a, b in zip(ordered, ordered[1:])]
     dilations = [d for _, d in pairs]
     kernels = {k for k, _ in pairs}

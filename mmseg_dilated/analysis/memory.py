@@ -6,7 +6,9 @@ mark: ``VmHWM`` is reset (``echo 5 > /proc/self/clear_refs``) right before the s
 it, against ``VmRSS`` at the reset. glibc must run with a fixed mmap threshold
 (``MALLOC_MMAP_THRESHOLD_``, read at process start) so that every freed tensor goes back to the
 kernel and the high-water mark follows live tensors; the training measurement therefore runs in a
-fresh interpreter (:func:`run_train_memory_worker`), the CPU analogue of a fresh CUDA context.
+fresh interpreter (:func:`run_train_memory_worker`, through
+:func:`~mmseg_dilated.analysis.fresh_process.run_in_fresh_process`), the CPU analogue of a
+fresh CUDA context.
 
 The resident set is what a user's process needs, scratch buffers included. A tensor-level view of
 the peak (``TensorPeakTracker``) complements it. torch's own profiler was tried for that view and
@@ -21,11 +23,7 @@ the resident set does.
 
 import contextlib
 import gc
-import json
-import os
 import resource
-import subprocess
-import sys
 import time
 import weakref
 from collections import Counter
@@ -35,9 +33,9 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from .fresh_process import run_in_fresh_process
+
 __all__ = [
-    'MMAP_THRESHOLD',
-    'run_in_fresh_process',
     'proc_status_kib',
     'reset_peak_rss',
     'PeakRSS',
@@ -49,8 +47,6 @@ __all__ = [
     'reduction_bound',
 ]
 
-MMAP_THRESHOLD = 64 * 1024
-_RESULT_TAG = 'FRESH_PROCESS_RESULT '
 _MIB = 2.0**-20
 
 
@@ -321,43 +317,6 @@ def run_train_memory_worker(
         threads,
         f'the memory worker for {config} (with_cp={with_cp})',
     )
-
-
-def run_in_fresh_process(
-    module: str, function: str, kwargs: dict, threads: Optional[int], what: str
-) -> object:
-    """``module.function(**kwargs)`` in a fresh interpreter with glibc's fixed mmap threshold
-    (:data:`MMAP_THRESHOLD`, read at process start), its JSON result read back from stdout.
-
-    A fresh process per measurement starts from an empty heap, so a peak of resident memory
-    measured in it belongs to that measurement alone.
-
-    Args:
-        module (str): Module of the function, importable in the child.
-        function (str): Its name; it takes JSON-able keyword arguments and returns a JSON-able
-            result.
-        kwargs (dict): The keyword arguments.
-        threads (int, optional): Torch threads in the child. Default: torch's default.
-        what (str): What the child measures, for the error when it fails.
-    """
-    code = (
-        'import importlib, json, sys, torch\n'
-        f'if {threads or 0}: torch.set_num_threads({threads or 0})\n'
-        f'fn = getattr(importlib.import_module({module!r}), {function!r})\n'
-        f'print({_RESULT_TAG!r} + json.dumps(fn(**json.loads(sys.argv[1]))))\n'
-    )
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD))
-    proc = subprocess.run(
-        [sys.executable, '-c', code, json.dumps(kwargs)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith(_RESULT_TAG):
-            return json.loads(line[len(_RESULT_TAG) :])
-    raise RuntimeError(f'{what} failed:\n{proc.stdout}\n{proc.stderr}')
 
 
 def memory_reduction(without_cp: dict, with_cp: dict) -> float:

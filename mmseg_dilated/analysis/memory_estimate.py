@@ -1,6 +1,6 @@
 """Peak training memory of a config, scaled from one measured training step.
 
-The benchmark (``tools/analysis/benchmark.py``, README "Models: size and CPU speed") measures one
+The benchmark (``mmseg-dilated benchmark``, its memory table) measures one
 SGD step at one batch and crop size: the peak resident memory of the step, of which the parameters,
 their gradients and the optimizer's buffers are a part that does not depend on the input. Every
 other byte of the peak (the batch, the activations kept for the backward pass, the gradients of

@@ -1,4 +1,4 @@
-"""Theoretical and effective receptive fields of segmentation models.
+"""Theoretical receptive fields of segmentation models, traced through one forward pass.
 
 Theoretical receptive field (RF): every 2-D conv / pool / resize that runs in one forward pass
 updates, per spatial axis, the RF ``r``, the cumulative stride ("jump") ``j`` and the input
@@ -17,41 +17,28 @@ order would (that would give DRN an output stride of 32, not 8). Padding does no
 only moves ``s``. Ops the recurrence does not cover (transposed convs, ``grid_sample``, ...) raise a
 warning. Rows are listed in execution order; a shortcut row shows the RF of its own, shorter path.
 
-Effective receptive field (ERF, `Luo et al., NeurIPS 2016 <https://arxiv.org/abs/1701.04128>`_):
-``|d y_centre / d x|``, with ``y_centre`` the sum over classes of the logits of the centre output
-unit, summed over input channels and averaged over a few input images, in eval mode (frozen BN
-statistics, no dropout) so that the images of a batch do not interact.
-
-The figures of both are drawn by :mod:`mmseg_dilated.analysis.receptive_field_plot`.
+The effective receptive field is :mod:`mmseg_dilated.analysis.effective_receptive_field`, the text
+table :mod:`mmseg_dilated.analysis.rf_report`, the figures
+:mod:`mmseg_dilated.analysis.receptive_field_plot`.
 """
 
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Tuple
 
-import numpy as np
 import torch
 import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
-
-from ..models.common import check_positive_ints
 
 __all__ = [
     'LayerRF',
     'RFTrace',
     'trace_receptive_fields',
     'model_receptive_fields',
-    'format_rf_table',
-    'ERFResult',
-    'effective_receptive_field',
     'model_forward',
-    'erf_radius',
-    'dilation_sampling_grids',
-    'dataset_images',
     'input_channels',
-    'format_pair',
 ]
 
 Pair = Tuple[float, float]
@@ -61,12 +48,6 @@ def _pair(value) -> Tuple[int, int]:
     if isinstance(value, (list, tuple)):
         return (value[0], value[0]) if len(value) == 1 else (value[0], value[1])
     return (value, value)
-
-
-def format_pair(value: Pair) -> str:
-    """One number for a square value, ``HxW`` otherwise; integers without decimals."""
-    nums = ['%g' % round(v, 3) for v in value]
-    return nums[0] if nums[0] == nums[1] else 'x'.join(nums)
 
 
 @dataclass(frozen=True)
@@ -390,203 +371,3 @@ def model_receptive_fields(model: nn.Module, size: int = 128) -> Tuple[RFTrace, 
     with torch.no_grad():
         feats = model.extract_feat(x)
     return full, trace_receptive_fields(head, feats, forward=head.forward, prefix='decode_head')
-
-
-def format_rf_table(trace: RFTrace, unit: str = 'px') -> str:
-    """The trace as a text table: index, module, op, kernel, stride, dilation, RF, cumulative
-    stride ("jump"), both in ``unit``."""
-    header = (
-        '#',
-        'layer',
-        'op',
-        'kernel',
-        'stride',
-        'dilation',
-        f'RF ({unit})',
-        f'cum. stride ({unit})',
-    )
-    rows = [
-        (str(layer.index), layer.name, layer.type)
-        + tuple(
-            format_pair(v)
-            for v in (layer.kernel, layer.stride, layer.dilation, layer.rf, layer.jump)
-        )
-        for layer in trace.layers
-    ]
-    if trace.output is not None:
-        out = trace.output
-        rows.append(
-            (
-                '',
-                'output',
-                '%dx%d map' % out.out_size,
-                '',
-                '',
-                '',
-                format_pair(out.rf),
-                format_pair(out.jump),
-            )
-        )
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    lines = [
-        '  '.join(
-            c.rjust(w) if i in (0, 3, 4, 5, 6, 7) else c.ljust(w)
-            for i, (c, w) in enumerate(zip(row, widths))
-        ).rstrip()
-        for row in [header] + rows
-    ]
-    lines.insert(1, '-' * len(lines[0]))
-    return '\n'.join(lines)
-
-
-@dataclass
-class ERFResult:
-    """Result of :func:`effective_receptive_field`.
-
-    Attributes:
-        erf (np.ndarray): (H, W) mean over images of ``|d y_centre / d x|`` summed over channels.
-        out_index (tuple[int, int]): The output unit used: ``(h // 2, w // 2)`` of the output map.
-        centre (tuple[float, float]): Its theoretical centre in input pixels (row, column).
-        theory (LayerRF | None): Theoretical RF of the output, from the same forward pass.
-    """
-
-    erf: np.ndarray
-    out_index: Tuple[int, int]
-    centre: Pair
-    theory: Optional[LayerRF]
-
-
-def effective_receptive_field(
-    forward: Callable, inputs: torch.Tensor, module: Optional[nn.Module] = None
-) -> ERFResult:
-    """Effective receptive field of the centre output unit (Luo et al. 2016).
-
-    Args:
-        forward (callable): Maps an (N, C, H, W) batch to (N, K, h, w) maps (logits). Put models in
-            eval mode first, so that the images of the batch do not interact.
-        inputs (Tensor): The (N, C, H, W) images, e.g. ``torch.randn`` or normalised dataset images.
-        module (nn.Module, optional): Names the layers of the theoretical trace. Default: the
-            forward callable if it is a module.
-
-    Returns:
-        ERFResult: ``erf[y, x]`` is ``|d (sum_k y[n, k, h // 2, w // 2]) / d x[n, :, y, x]|``
-        summed over input channels and averaged over the N images.
-    """
-    x = inputs.detach().clone().requires_grad_(True)
-    root = (
-        module
-        if module is not None
-        else (forward if isinstance(forward, nn.Module) else nn.Module())
-    )
-    with torch.enable_grad():
-        out, trace = _trace(root, forward, (x,))
-        out = next(iter(_tensors(out)), None)
-        if out is None or out.dim() != 4:
-            raise ValueError(
-                'expected (N, K, h, w) outputs, got '
-                + ('no tensor' if out is None else f'shape {tuple(out.shape)}')
-            )
-        oy, ox = out.shape[-2] // 2, out.shape[-1] // 2
-        out[:, :, oy, ox].sum().backward()
-    erf = x.grad.abs().sum(1).mean(0).numpy().astype(np.float64)
-    theory = trace.output
-    if theory is not None:
-        centre = (theory.start[0] + oy * theory.jump[0], theory.start[1] + ox * theory.jump[1])
-    else:
-        centre = ((erf.shape[0] - 1) / 2, (erf.shape[1] - 1) / 2)
-    return ERFResult(erf, (oy, ox), centre, theory)
-
-
-def erf_radius(
-    erf, fraction: float = 0.95, centre: Optional[Sequence[float]] = None, metric: str = 'chebyshev'
-) -> float:
-    """Smallest radius around ``centre`` that holds ``fraction`` of the ERF's mass.
-
-    Args:
-        erf (array-like): (H, W) non-negative map (absolute values are taken).
-        fraction (float): Mass fraction in (0, 1]. Default: 0.95.
-        centre (tuple[float, float], optional): (row, column). Default: the array centre
-            ``((H - 1) / 2, (W - 1) / 2)``.
-        metric (str): 'chebyshev' (``max(|dy|, |dx|)``: a square of side ``2 r + 1`` for an
-            integer centre, comparable with the square theoretical RF) or 'euclidean'.
-            Default: 'chebyshev'.
-
-    Returns:
-        float: The radius, in pixels: the distance of the farthest pixel that is needed. All pixels
-        at that distance count as inside.
-    """
-    if metric not in ('chebyshev', 'euclidean'):
-        raise ValueError(f"metric must be 'chebyshev' or 'euclidean', got {metric!r}")
-    if not 0 < fraction <= 1:
-        raise ValueError(f'fraction must be in (0, 1], got {fraction}')
-    erf = np.abs(np.asarray(erf, dtype=np.float64))
-    if erf.ndim != 2 or erf.sum() <= 0:
-        raise ValueError('erf must be a 2-D array with positive mass')
-    h, w = erf.shape
-    cy, cx = centre if centre is not None else ((h - 1) / 2, (w - 1) / 2)
-    yy, xx = np.mgrid[:h, :w]
-    dy, dx = np.abs(yy - cy), np.abs(xx - cx)
-    dist = np.maximum(dy, dx) if metric == 'chebyshev' else np.hypot(dy, dx)
-    dist = np.round(dist, 9).ravel()
-    radii, inverse = np.unique(dist, return_inverse=True)
-    mass = np.cumsum(np.bincount(inverse, weights=erf.ravel(), minlength=len(radii)))
-    needed = fraction * mass[-1] * (1 - 1e-12)
-    return float(radii[np.searchsorted(mass, needed)])
-
-
-def dilation_sampling_grids(
-    dilations: Sequence[int], kernel_size: int = 3
-) -> Tuple[List[np.ndarray], List[np.ndarray]]:
-    """Input pixels sampled by dilated kernels, alone and stacked (Yu & Koltun 2016, Fig. 1).
-
-    Args:
-        dilations (Sequence[int]): Dilation of each conv of the stack, first layer first.
-        kernel_size (int): Kernel side of every conv. Default: 3.
-
-    Returns:
-        tuple[list[np.ndarray], list[np.ndarray]]: ``single[i]``: 0/1 map of the taps of one kernel
-        with dilation ``dilations[i]`` (side ``(k - 1) d + 1``); ``stack[i]``: for one unit of layer
-        ``i``, the number of paths through layers ``1..i`` reaching each input pixel (side: the
-        stack's RF ``1 + sum (k - 1) d``). A zero inside ``stack[i]`` is a gridding hole.
-    """
-    dilations = check_positive_ints('dilations', dilations)
-    single, stack = [], []
-    grid = np.ones((1, 1), dtype=np.int64)
-    for d in dilations:
-        taps = np.zeros(((kernel_size - 1) * d + 1,) * 2, dtype=np.int64)
-        taps[::d, ::d] = 1
-        single.append(taps)
-        side = grid.shape[0] + (kernel_size - 1) * d
-        new = np.zeros((side, side), dtype=np.int64)
-        for a in range(kernel_size):
-            for b in range(kernel_size):
-                new[a * d : a * d + grid.shape[0], b * d : b * d + grid.shape[1]] += grid
-        grid = new
-        stack.append(grid)
-    return single, stack
-
-
-def dataset_images(cfg, model: nn.Module, num_images: int, size: int) -> torch.Tensor:
-    """The first ``num_images`` images of the config's test (else val) dataset, through the model's
-    data preprocessor (normalisation), centre-cropped or zero-padded to ``size`` x ``size``."""
-    from mmengine.dataset import pseudo_collate
-
-    from ..datasets.builder import build_dataset_from_config
-
-    split = 'test' if cfg.get('test_dataloader') else 'val'
-    dataset = build_dataset_from_config(cfg, split)
-    images = []
-    for i in range(min(num_images, len(dataset))):
-        data = model.data_preprocessor(pseudo_collate([dataset[i]]), False)
-        img = data['inputs'][0]
-        h, w = img.shape[-2:]
-        top, left = max((h - size) // 2, 0), max((w - size) // 2, 0)
-        img = img[:, top : top + size, left : left + size]
-        pad_h, pad_w = size - img.shape[-2], size - img.shape[-1]
-        img = torch.nn.functional.pad(
-            img, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
-        )
-        images.append(img)
-    if not images:
-        raise ValueError('the dataset is empty')
-    return torch.stack(images)

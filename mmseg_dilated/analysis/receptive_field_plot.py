@@ -1,4 +1,5 @@
-"""Figures of the receptive field analysis (:mod:`mmseg_dilated.analysis.receptive_field`): the
+"""Figures of the receptive field analysis (:mod:`mmseg_dilated.analysis.receptive_field`,
+:mod:`mmseg_dilated.analysis.effective_receptive_field`): the
 effective receptive field as a heatmap with the theoretical RF and the mass radius drawn on it, and
 the input pixels that a stack of dilated kernels samples (Yu & Koltun, ICLR 2016, Fig. 1,
 https://arxiv.org/abs/1511.07122).
@@ -10,7 +11,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .receptive_field import ERFResult, dilation_sampling_grids, format_pair
+from .effective_receptive_field import ERFResult
+from .gridding import dilation_sampling_grids
+from .rf_report import format_pair
 
 __all__ = ['plot_erf', 'plot_dilation_grid']
 

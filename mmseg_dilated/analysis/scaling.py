@@ -21,15 +21,14 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 
 __all__ = [
-    'SCALING_MODELS',
     'SCALING_SIZES',
     'slide_settings',
     'measure_scaling',
     'run_scaling_worker',
     'plot_scaling',
+    'scaling_study',
 ]
 
-SCALING_MODELS = ('drn-d-22-context', 'drn-d-38-aspp')
 SCALING_SIZES = ((256, 256), (512, 512), (1024, 1024), (1024, 2048))
 
 
@@ -141,7 +140,7 @@ def run_scaling_worker(
     threads: Optional[int] = None,
 ) -> List[dict]:
     """:func:`measure_scaling` in a fresh interpreter with glibc's fixed mmap threshold."""
-    from .memory import run_in_fresh_process
+    from .fresh_process import run_in_fresh_process
 
     args = dict(config=config, sizes=[list(s) for s in sizes], modes=list(modes), repeats=repeats)
     return run_in_fresh_process(
@@ -190,3 +189,23 @@ def plot_scaling(results: Sequence[dict], path: str) -> str:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def scaling_study(
+    specs: Sequence[str],
+    sizes: Sequence[Sequence[int]] = SCALING_SIZES,
+    repeats: int = 3,
+    threads: Optional[int] = None,
+    progress=None,
+) -> List[dict]:
+    """The scaling study of ``mmseg-dilated benchmark --scaling``: per named model (or config
+    path), :func:`run_scaling_worker`'s rows in a fresh process, with the model's name and label."""
+    from .benchmark.specs import config_of, model_label
+
+    say = progress or (lambda msg: None)
+    results = []
+    for spec in specs:
+        say(f'scaling study of {model_label(spec)} ...')
+        rows = run_scaling_worker(config_of(spec), sizes, repeats=repeats, threads=threads)
+        results.append(dict(name=spec, label=model_label(spec), rows=rows))
+    return results

@@ -5,15 +5,17 @@ on a machine without GPUs) into one clear message up front instead of a stack tr
 data loader or mmengine's AMP wrapper.
 """
 
+import os
 import os.path as osp
 import re
-from typing import Iterator, List, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
 
 from ..datasets.builder import unwrap_dataset
 from ..utils.config_scope import load_config
+from ..utils.errors import UserError
 
 __all__ = [
     'DatasetNotPreparedError',
@@ -22,6 +24,10 @@ __all__ = [
     'check_pretrained_paths',
     'check_amp_available',
     'cpu_distributed_options',
+    'distributed_options',
+    'process_group_timeout',
+    'ProcessGroupTimeoutError',
+    'PG_TIMEOUT_ENV',
     'load_config',
     'mmseg_tool',
     'run_mmseg_tool',
@@ -36,15 +42,15 @@ _PREPARE_HINTS = {
         "benchmark.tgz to data/VOCdevkit/VOCaug, then run mmseg's converter: python "
         '$(python -c "import mmseg,os;print(os.path.dirname(mmseg.__file__))")/.mim/tools/'
         'dataset_converters/voc_aug.py data/VOCdevkit data/VOCdevkit/VOCaug --nproc 8 '
-        '(it writes SegmentationClassAug/ and ImageSets/Segmentation/aug.txt). See the README, '
-        '"Preparing datasets".'
+        '(it writes SegmentationClassAug/ and ImageSets/Segmentation/aug.txt). See the docs, get '
+        'started, "Preparing datasets".'
     ),
     'CityscapesDataset': (
         'Prepare Cityscapes: extract leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip '
         "into data/cityscapes, pip install cityscapesscripts, then run mmseg's converter: python "
         '$(python -c "import mmseg,os;print(os.path.dirname(mmseg.__file__))")/.mim/tools/'
         'dataset_converters/cityscapes.py data/cityscapes --nproc 8 (it writes the '
-        '*_labelTrainIds.png maps). See the README, "Preparing datasets".'
+        '*_labelTrainIds.png maps). See the docs, get started, "Preparing datasets".'
     ),
 }
 
@@ -65,7 +71,7 @@ _DRN_RELEASES = {
 }
 
 
-class DatasetNotPreparedError(FileNotFoundError):
+class DatasetNotPreparedError(UserError, FileNotFoundError):
     """A dataset a config needs is not where the config says."""
 
 
@@ -122,7 +128,7 @@ def check_dataset_paths(cfg: Config, loaders=('train_dataloader', 'val_dataloade
     ]
     lines.append(
         'To try the package without any download, use the bundled data: '
-        'python tools/train.py configs/context_toy.py'
+        'mmseg-dilated train mmseg_dilated::context_toy.py'
     )
     raise DatasetNotPreparedError('\n'.join(lines))
 
@@ -164,22 +170,23 @@ def check_pretrained_paths(cfg: Config) -> None:
                 "the DRN authors' ImageNet checkpoint of "
                 f'DRN-{variant.group(1).upper()}-{variant.group(2)}',
             )
-            hint = f'convert {source}: python tools/model_converters/drn2mmseg.py {source} {path}'
+            hint = f'convert {source}: mmseg-dilated drn2mmseg {source} {path}'
         elif 'drn' in name:
             hint = (
-                "convert the DRN authors' ImageNet checkpoint of the variant, e.g. python "
-                f'tools/model_converters/drn2mmseg.py drn_d_22-4bd2f8ea.pth {path}'
+                "convert the DRN authors' ImageNet checkpoint of the variant, e.g. "
+                f'mmseg-dilated drn2mmseg drn_d_22-4bd2f8ea.pth {path}'
             )
         elif 'vgg' in name:
             hint = (
-                "convert torchvision's VGG-16, e.g. python tools/model_converters/vgg2mmseg.py "
+                "convert torchvision's VGG-16, e.g. mmseg-dilated vgg2mmseg "
                 f'vgg16-397923af.pth {path}'
             )
         else:
             hint = 'check the path'
         lines.append(f'  {osp.abspath(str(path))}   ({where}): {hint}')
     lines.append(
-        'See the README, "Converting published weights". To train from scratch instead: '
+        '`mmseg-dilated drn2mmseg -h` and `vgg2mmseg -h` say which files they take. To '
+        'train from scratch instead: '
         '--cfg-options ' + ' '.join(f'{where}=None' for where, _ in missing)
     )
     raise FileNotFoundError('\n'.join(lines))
@@ -229,7 +236,53 @@ def check_amp_available() -> None:
         )
 
 
-def cpu_distributed_options(launcher: str) -> List[str]:
+PG_TIMEOUT_ENV = 'MMSEG_DILATED_PG_TIMEOUT'
+
+
+class ProcessGroupTimeoutError(UserError, ValueError):
+    """The process-group timeout is not a number of seconds."""
+
+
+def process_group_timeout(cfg: Config) -> Optional[float]:
+    """Seconds a process waits for the others in a collective (all-reduce, barrier, the start of
+    the process group) before it fails: ``$MMSEG_DILATED_PG_TIMEOUT``, else the config's
+    ``env_cfg.dist_cfg.timeout`` (mmengine's key), else None, torch's default (30 min for gloo, 10
+    min for NCCL). A process whose peer hangs, or whose peer's machine is gone, fails after it
+    instead of waiting that long; torchrun then restarts the group if ``--max-restarts`` allows.
+    """
+    raw, source = os.environ.get(PG_TIMEOUT_ENV), f'${PG_TIMEOUT_ENV}'
+    if not raw:
+        raw = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout')
+        source = 'env_cfg.dist_cfg.timeout'
+        if raw is None:
+            return None
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        seconds = float('nan')
+    if not seconds > 0:
+        raise ProcessGroupTimeoutError(
+            f'{source} is the seconds a process waits for the others in a collective before it '
+            f'fails; it must be a number > 0, got {raw!r}. For example {PG_TIMEOUT_ENV}=1800 '
+            "(torch's default: 30 minutes for gloo, 10 for NCCL)."
+        )
+    return seconds
+
+
+def distributed_options(launcher: str, cfg: Config) -> List[str]:
+    """``--cfg-options`` for a distributed run: the process-group timeout
+    (:func:`process_group_timeout`) and, on machines without CUDA, gloo with a CPU DDP wrapper
+    (:func:`cpu_distributed_options`). Nothing for ``--launcher none``."""
+    if launcher == 'none':
+        return []
+    timeout = process_group_timeout(cfg)
+    options = cpu_distributed_options(launcher, timeout)
+    if timeout is not None:
+        options.append(f'env_cfg.dist_cfg.timeout={timeout:g}')  # mmengine's init_dist reads it
+    return options
+
+
+def cpu_distributed_options(launcher: str, timeout: Optional[float] = None) -> List[str]:
     """Make mmengine's ``pytorch`` launcher work on machines without CUDA.
 
     mmengine 0.10.7 starts ``torch.distributed`` with NCCL and calls ``torch.cuda.set_device``, and
@@ -239,15 +292,25 @@ def cpu_distributed_options(launcher: str) -> List[str]:
     (:class:`~mmseg_dilated.engine.CPUDistributedDataParallel`, which also reverts SyncBN to BN).
     With CUDA, or without a launcher, it does nothing.
 
+    Args:
+        launcher (str): The ``--launcher`` of the command.
+        timeout (float, optional): Seconds a collective waits, for the gloo process group; None is
+            torch's default. Default: None.
+
     Returns:
         list[str]: ``key=value`` options for ``--cfg-options``.
     """
     if launcher != 'pytorch' or torch.cuda.is_available():
         return []
+    import datetime
+
     import torch.distributed as dist
 
     if not dist.is_initialized():
-        dist.init_process_group(backend='gloo')
+        dist.init_process_group(
+            backend='gloo',
+            timeout=None if timeout is None else datetime.timedelta(seconds=timeout),
+        )
     return [
         'env_cfg.dist_cfg.backend=gloo',
         # scoped: mmengine looks wrappers up in its root registry, ours is in mmseg's

@@ -11,6 +11,7 @@ from typing import Iterator, List, Sequence, Tuple
 
 from mmengine.config import Config
 
+from ..utils.errors import UserError
 from .launch import iter_loader_datasets
 
 __all__ = [
@@ -22,7 +23,7 @@ __all__ = [
 ]
 
 
-class NumClassesError(ValueError):
+class NumClassesError(UserError, ValueError):
     """Heads, dataset and checkpoint disagree on the number of classes."""
 
 

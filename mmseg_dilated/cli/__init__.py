@@ -13,6 +13,10 @@ import sys
 COMMANDS = {
     'train': ('train', "train a segmentor (mmseg's tools/train.py after our checks)"),
     'test': ('test', "test and evaluate a checkpoint (mmseg's tools/test.py; --tta, --show-dir)"),
+    'dry-run': (
+        'dry_run',
+        'will a config fit this machine, s/iter of step and data loader, projected wall-clock',
+    ),
     'demo': ('demo', 'segment one image and write the colour overlay'),
     'check-dataset': (
         'check_dataset',
@@ -27,6 +31,7 @@ COMMANDS = {
     'plot-curves': ('plot_curves', 'training loss and validation mIoU curves of a work dir'),
     'browse-dataset': ('browse_dataset', "draw a dataset's samples with their labels painted on"),
     'benchmark': ('benchmark', 'CPU speed per inference path, training memory, cost against size'),
+    'model-zoo': ('model_zoo', "write the model zoo page from the configs' metafile.yaml files"),
 }
 
 

@@ -18,6 +18,8 @@ import os
 import os.path as osp
 import sys
 
+from mmseg_dilated.cli.errors import exit_on_error
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Draw the samples of a dataset with their labels')
@@ -48,24 +50,21 @@ def main(argv=None):
     args = parse_args(argv)
     import mmcv
     import numpy as np
-    from mmengine.registry import init_default_scope
     from mmengine.utils import ProgressBar
-    from mmseg.registry import DATASETS, VISUALIZERS
+    from mmseg.registry import VISUALIZERS
 
     import mmseg_dilated  # noqa: F401  (registers the datasets and transforms)
-    from mmseg_dilated.apis import DatasetNotPreparedError, check_dataset_paths
+    from mmseg_dilated.apis import check_dataset_paths
+    from mmseg_dilated.datasets.builder import build_dataset_from_config
     from mmseg_dilated.utils import load_config
 
     loader = f'{args.split}_dataloader'
-    try:
+    with exit_on_error():
         cfg = load_config(args.config, args.cfg_options)
         check_dataset_paths(cfg, (loader,))
-    except (DatasetNotPreparedError, FileNotFoundError) as err:
-        sys.exit(f'error: {err}')
     if not cfg.get(loader):
         sys.exit(f'error: the config has no {loader}.')
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    dataset = DATASETS.build(cfg[loader].dataset)
+    dataset = build_dataset_from_config(cfg, args.split)
     visualizer_cfg = dict(cfg.visualizer, vis_backends=None, name='browse_dataset')
     visualizer = VISUALIZERS.build(visualizer_cfg)
     visualizer.dataset_meta = dataset.metainfo

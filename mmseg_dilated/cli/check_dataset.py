@@ -12,6 +12,8 @@ import argparse
 import json
 import sys
 
+from mmseg_dilated.cli.errors import exit_on_error
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Check every sample of a config's datasets")
@@ -55,14 +57,12 @@ def run_check(cfg, splits, nproc=2, out=None) -> bool:
 def main(argv=None):
     args = parse_args(argv)
     import mmseg_dilated  # noqa: F401  (registers the datasets and transforms)
-    from mmseg_dilated.apis import DatasetNotPreparedError, check_dataset_paths
+    from mmseg_dilated.apis import check_dataset_paths
     from mmseg_dilated.utils import load_config
 
-    try:
+    with exit_on_error():
         cfg = load_config(args.config, args.cfg_options)
         check_dataset_paths(cfg, tuple(f'{s}_dataloader' for s in args.splits))
-    except (DatasetNotPreparedError, FileNotFoundError) as err:
-        sys.exit(f'error: {err}')
     clean = run_check(cfg, args.splits, args.nproc, args.out)
     if args.time_loader:
         from mmseg_dilated.datasets.data_check import time_loader

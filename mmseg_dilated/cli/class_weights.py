@@ -20,7 +20,8 @@ classes that never occur get weight 0 and a warning. Details:
 """
 
 import argparse
-import sys
+
+from mmseg_dilated.cli.errors import exit_on_error
 
 
 def parse_args(argv=None):
@@ -45,11 +46,9 @@ def main(argv=None):
     from mmseg_dilated.apis import check_dataset_paths
     from mmseg_dilated.utils import load_config
 
-    try:
+    with exit_on_error():
         cfg = load_config(args.config, args.cfg_options)
         check_dataset_paths(cfg, ('train_dataloader',))
-    except FileNotFoundError as err:  # DatasetNotPreparedError is one
-        sys.exit(f'error: {err}')
     result = class_weights_from_config(cfg, out=args.out, progress=not args.no_progress)
     print(result['report'])
     for key, name in (('median_freq', 'median frequency'), ('enet', 'ENet')):

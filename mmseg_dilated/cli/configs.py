@@ -5,7 +5,8 @@ commands, or a ``_base_`` of a user's config).
 """
 
 import argparse
-import sys
+
+from mmseg_dilated.cli.errors import exit_on_error
 
 
 def main(argv=None):
@@ -26,14 +27,12 @@ def main(argv=None):
         resolve_config_path,
     )
 
-    try:
+    with exit_on_error():
         if args.path:
             name = args.path if '::' in args.path else f'{CONFIG_SCOPE}::{args.path}'
             print(resolve_config_path(name))
             return
         names = list_configs(include_bases=args.bases)
-    except FileNotFoundError as err:
-        sys.exit(f'error: {err}')
     print(f'{len(names)} configs under {configs_root()}; name one as {CONFIG_SCOPE}::NAME:')
     for name in names:
         print(f'  {name}')

@@ -12,6 +12,8 @@ import argparse
 import os.path as osp
 import sys
 
+from mmseg_dilated.cli.errors import exit_on_error
+
 
 def main(argv=None):
     from mmseg_dilated.deploy.inference_paths import INFERENCE_PATHS
@@ -40,10 +42,8 @@ def main(argv=None):
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
     from mmseg_dilated.utils import resolve_config_path
 
-    try:
+    with exit_on_error():
         args.config = resolve_config_path(args.config)
-    except FileNotFoundError as err:
-        sys.exit(f'error: {err}')
     for path, what in (
         (args.img, 'image'),
         (args.config, 'config'),

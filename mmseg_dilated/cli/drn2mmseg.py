@@ -5,7 +5,9 @@ DRN-A) and their Cityscapes ``DRNSeg`` checkpoints. The variant is read from the
 ``--depth`` make it a check. The output loads with ``backbone=dict(type='DRN', arch=..., depth=...,
 init_cfg=dict(type='Pretrained', checkpoint=DST))``. With ``--full-model`` the keys are
 ``backbone.*`` plus, for DRNSeg, ``decode_head.conv_seg.*`` (the classifier of an
-``FCNHead(num_convs=0, concat_input=False)``), for ``load_from``.
+``FCNHead(num_convs=0, concat_input=False)``), for ``load_from``. The source is first checked
+against the SHA-256 prefix in its name (``drn_d_22-4bd2f8ea.pth``: torch hub's convention) and the
+table of published files (``mmseg_dilated/converters/hashes.py``); ``--no-check-hash`` skips that.
 
 Example::
 
@@ -18,6 +20,7 @@ import os
 import sys
 
 from mmseg_dilated.converters.drn import DRNCheckpointError, convert_drn_checkpoint
+from mmseg_dilated.converters.hashes import WeightHashError, describe_check
 from mmseg_dilated.utils.checkpoint import NotAStateDictError
 
 
@@ -34,6 +37,12 @@ def parse_args(argv=None):
         action='store_true',
         help='write backbone.* keys and, for DRNSeg, decode_head.conv_seg.* (for load_from)',
     )
+    parser.add_argument(
+        '--no-check-hash',
+        action='store_true',
+        help="do not check the source against the SHA-256 prefix in its name (torch hub's "
+        'NAME-<hash>.pth) or the published digest: for a file of your own named that way',
+    )
     return parser.parse_args(argv)
 
 
@@ -42,9 +51,13 @@ def main(argv=None):
     if not os.path.isfile(args.src):
         sys.exit(f'error: {args.src} does not exist.')
     try:
-        info = convert_drn_checkpoint(args.src, args.dst, args.arch, args.depth, args.full_model)
+        info = convert_drn_checkpoint(
+            args.src, args.dst, args.arch, args.depth, args.full_model, not args.no_check_hash
+        )
     except DRNCheckpointError as e:
         sys.exit(f'error: {args.src}: {e}')
+    except WeightHashError as e:  # the message names the file
+        sys.exit(f'error: {e}')
     except NotAStateDictError as e:  # the message names the file
         sys.exit(f'error: {e}')
     head = (
@@ -57,6 +70,8 @@ def main(argv=None):
         f'{args.src}: DRN-{info["arch"]}-{info["depth"]} ({info["source"]}, base_channels '
         f'{info["base_channels"]}){head} -> {args.dst}'
     )
+    if info['hash'] is not None:
+        print(f'{args.src}: {describe_check(info["hash"])}')
 
 
 if __name__ == '__main__':

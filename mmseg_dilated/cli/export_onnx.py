@@ -22,6 +22,8 @@ import argparse
 import os.path as osp
 import sys
 
+from mmseg_dilated.cli.errors import exit_on_error
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Export a segmentor to ONNX')
@@ -117,13 +119,21 @@ def main(argv=None):
     from mmseg_dilated.deploy import build_for_export, check_onnx, export_onnx
     from mmseg_dilated.utils import resolve_config_path
 
-    try:
+    with exit_on_error():
         config = resolve_config_path(args.config)
-    except FileNotFoundError as err:
-        sys.exit(f'error: {err}')
     for path, what in ((config, 'config'), (args.checkpoint, 'checkpoint'), (args.demo, 'image')):
         if path and not osp.isfile(path):
             sys.exit(f'error: {what} {path} does not exist.')
+    # the data that --int8 calibrates on and --eval evaluates on, before any export work
+    loaders = (('train_dataloader',) if args.int8 else ()) + (
+        ('test_dataloader',) if args.eval else ()
+    )
+    if loaders:
+        from mmseg_dilated.apis import check_dataset_paths
+        from mmseg_dilated.utils import load_config
+
+        with exit_on_error():
+            check_dataset_paths(load_config(config), loaders)
     out = args.out or osp.splitext(osp.basename(config))[0] + '.onnx'
     module, reference = build_for_export(
         config, args.checkpoint, fuse_bn=not args.no_fuse_bn, argmax=args.argmax

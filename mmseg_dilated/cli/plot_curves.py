@@ -11,7 +11,8 @@ import argparse
 import glob
 import json
 import os.path as osp
-import sys
+
+from mmseg_dilated.cli.errors import exit_on_error
 
 
 def load_scalars(work_dir):
@@ -51,10 +52,8 @@ def main(argv=None):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    try:
+    with exit_on_error():
         steps, losses, val_steps, mious = load_scalars(args.work_dir)
-    except FileNotFoundError as err:
-        sys.exit(f'error: {err}')
     fig, (ax_loss, ax_miou) = plt.subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(steps, losses, linewidth=1)
     ax_loss.set(xlabel='iteration', ylabel='training loss', title='loss')

@@ -20,19 +20,17 @@
    and Euclidean). Weights: ``init_weights`` (random init) unless ``--checkpoint`` is given.
 3. ``--dilation-grid [D ...]``: which input pixels one 3x3 kernel with dilation D samples, and the
    compounding grid of the stack of them (default 1 2 4), as ``DIR/dilation_grid.png``, with the
-   gridding verdict and HDC's conditions (``mmseg_dilated/utils/gridding.py``).
+   gridding verdict and HDC's conditions (``mmseg_dilated.analysis.gridding``).
 
 With a CONFIG it also lists the model's dilated stacks, read from the built modules (backbone
 levels, the context module), each with its gridding verdict.
 
-The analysis is in ``mmseg_dilated/analysis/receptive_field.py``, its figures in
-``mmseg_dilated/analysis/receptive_field_plot.py``; the model is built by
-``mmseg_dilated.apis.model_builder.build_segmentor``.
+The report is ``mmseg_dilated.analysis.rf_report`` (over ``analysis.receptive_field``,
+``analysis.effective_receptive_field`` and ``analysis.gridding``), its figures
+``mmseg_dilated.analysis.receptive_field_plot``.
 """
 
 import argparse
-import os
-import os.path as osp
 
 
 def parse_args(argv=None):
@@ -82,125 +80,29 @@ def parse_args(argv=None):
     return args
 
 
-def _analyse_model(args, rf, plots):
-    import torch
-
-    from mmseg_dilated.utils import load_config
-    from mmseg_dilated.apis.model_builder import build_segmentor
-
-    cfg = load_config(args.config, args.cfg_options)
-    # Gradients flow to the input only: the weights are frozen.
-    model = build_segmentor(cfg, args.checkpoint).requires_grad_(False)
-    full, head = rf.model_receptive_fields(model, args.size)
-    in_channels = rf.input_channels(model)
-    if not args.head_only:
-        print(
-            f'Theoretical receptive field of {type(model).__name__} on a 1x{in_channels}x'
-            f'{args.size}x{args.size} input, in input pixels (cum. stride = jump):'
-        )
-        print(rf.format_rf_table(full, 'px'))
-        print(
-            "Each row is the RF of that layer's output along its longest input path; a shortcut "
-            '(downsample) row shows its own, shorter path, and the residual add keeps the '
-            'longest.\n'
-        )
-    if head is not None:
-        head_module = model.decode_head
-        print(
-            f'{type(head_module).__name__} alone, in feature cells of its input (stride 1 there):'
-        )
-        print(rf.format_rf_table(head, 'cells'))
-        paper = getattr(head_module, 'receptive_fields', None)
-        if paper is not None:
-            ours = tuple(int(layer.rf[0]) for layer in head.layers[-len(paper) :])
-            verdict = 'agrees' if ours == tuple(paper) else f'DISAGREES with the last rows {ours}'
-            print(f'{type(head_module).__name__}.receptive_fields = {tuple(paper)}: {verdict}')
-        print()
-    from mmseg_dilated.analysis.gridding import gridding_report, model_dilated_stacks
-
-    stacks = model_dilated_stacks(model)
-    if stacks:
-        print(
-            'Dilated stacks, each alone (the convolutions before a stack fill some of its '
-            'holes in the whole network):'
-        )
-        for name, layers in stacks:
-            print(f'  {name}: {gridding_report(layers).describe()}')
-        print()
-    if args.head_only or args.no_erf:
-        return
-
-    if args.source == 'dataset':
-        images = rf.dataset_images(cfg, model, args.num_images, args.size)
-        what = f'{len(images)} test images'
-    else:
-        gen = torch.Generator().manual_seed(args.seed)
-        images = torch.randn(args.num_images, in_channels, args.size, args.size, generator=gen)
-        what = f'{args.num_images} random N(0, 1) images'
-    result = rf.effective_receptive_field(rf.model_forward(model), images, model)
-    radius = rf.erf_radius(result.erf, args.fraction, result.centre, 'chebyshev')
-    radius_e = rf.erf_radius(result.erf, args.fraction, result.centre, 'euclidean')
-    theory = result.theory
-    weights = args.checkpoint or 'random init'
-    print(
-        f'Effective receptive field (Luo et al. 2016), {weights}, {what} of '
-        f'{args.size}x{args.size}:'
-    )
-    print(
-        f'  centre unit {result.out_index} of the {theory.out_size[0]}x{theory.out_size[1]} '
-        f'logit map, at input pixel ({result.centre[0]:g}, {result.centre[1]:g})'
-    )
-    print(
-        f'  {args.fraction:.0%} of the ERF mass within a Chebyshev radius of {radius:g} px '
-        f'(a {2 * radius + 1:g}x{2 * radius + 1:g} square); Euclidean radius {radius_e:.1f} px'
-    )
-    print(
-        f'  theoretical RF {rf.format_pair(theory.rf)} px (Chebyshev radius '
-        f'{(theory.rf[0] - 1) / 2:g} px)'
-    )
-    border = min(min(c, args.size - 1 - c) for c in result.centre)
-    if radius >= 0.8 * border:
-        print(
-            f'  note: the radius nearly reaches the image border ({border:g} px from the '
-            'centre); the ERF is cut off by the input, try a larger --size'
-        )
-    os.makedirs(args.out_dir, exist_ok=True)
-    stem = osp.splitext(osp.basename(args.config))[0]
-    path = osp.join(args.out_dir, f'{stem}_erf.png')
-    plots.plot_erf(
-        result,
-        path,
-        radius,
-        title=f'ERF of {stem} ({osp.basename(weights)}, {what})\n{args.fraction:.0%} of the mass '
-        f'within {radius:g} px (Chebyshev); theoretical RF {rf.format_pair(theory.rf)} px',
-        fraction=args.fraction,
-    )
-    print(f'  saved {path}')
-
-
 def main(argv=None):
     args = parse_args(argv)
-    from mmseg_dilated.analysis import receptive_field as rf
-    from mmseg_dilated.analysis import receptive_field_plot as plots
+    from mmseg_dilated.analysis.rf_report import analyse_dilation_grid, analyse_model
+    from mmseg_dilated.cli.errors import exit_on_error
+    from mmseg_dilated.utils import load_config
 
-    if args.config is not None:
-        _analyse_model(args, rf, plots)
-    if args.dilation_grid is not None:
-        dilations = args.dilation_grid or [1, 2, 4]
-        os.makedirs(args.out_dir, exist_ok=True)
-        path = osp.join(args.out_dir, 'dilation_grid.png')
-        plots.plot_dilation_grid(dilations, path)
-        _, stack = rf.dilation_sampling_grids(dilations)
-        holes = [int((grid == 0).sum()) for grid in stack]
-        print(
-            f'Stack of 3x3 convs with dilations {tuple(dilations)}: RF '
-            f'{tuple(g.shape[0] for g in stack)}, never-sampled pixels inside the RF '
-            f'{tuple(holes)}'
-        )
-        from mmseg_dilated.analysis.gridding import gridding_report
-
-        print('  ' + gridding_report([(3, d) for d in dilations]).describe())
-        print(f'  saved {path}')
+    with exit_on_error():
+        if args.config is not None:
+            analyse_model(
+                load_config(args.config, args.cfg_options),
+                args.config,
+                checkpoint=args.checkpoint,
+                size=args.size,
+                num_images=args.num_images,
+                source=args.source,
+                seed=args.seed,
+                fraction=args.fraction,
+                out_dir=args.out_dir,
+                head_only=args.head_only,
+                erf=not args.no_erf,
+            )
+        if args.dilation_grid is not None:
+            analyse_dilation_grid(args.dilation_grid or [1, 2, 4], args.out_dir)
 
 
 if __name__ == '__main__':

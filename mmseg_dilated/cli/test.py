@@ -7,8 +7,10 @@
 
 CONFIG is a file, or a shipped config by scope: ``mmseg_dilated::context_toy.py``. Only the options
 our checks read are parsed here; every other one goes to mmseg's tool unchanged. Before handing over
-it checks that the checkpoint and the test data exist, that the heads' ``num_classes`` match the
-dataset and the checkpoint's classifiers, and makes ``--launcher pytorch`` work without GPUs.
+it checks that every config key is read by some part of the run and of the right type
+(:mod:`mmseg_dilated.apis.config_check`), that the checkpoint and the test data exist, that the
+heads' ``num_classes`` match the dataset and the checkpoint's classifiers, and makes ``--launcher
+pytorch`` work without GPUs.
 ``--infer-path`` runs the test loop on one of ``mmseg_dilated.deploy.INFERENCE_PATHS`` (BN folded
 and channels_last; + bf16 autocast; + torch.compile), applied by ``InferencePathHook`` once the
 checkpoint has loaded. Checkpoints load on torch's weights-only unpickler
@@ -57,29 +59,22 @@ def main(argv=None):
     args, rest = parse_args(argv)
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
     from mmseg_dilated.apis import (
-        DatasetNotPreparedError,
         check_dataset_paths,
         cpu_distributed_options,
         run_mmseg_tool,
     )
-    from mmseg_dilated.utils import (
-        UnsafeCheckpointError,
-        load_config,
-        resolve_config_path,
-        safe_load,
-    )
-    from mmseg_dilated.apis.num_classes import (
-        NumClassesError,
-        check_checkpoint_classes,
-        check_num_classes,
-    )
+    from mmseg_dilated.apis.config_check import check_config
+    from mmseg_dilated.apis.num_classes import check_checkpoint_classes, check_num_classes
+    from mmseg_dilated.cli.errors import exit_on_error
+    from mmseg_dilated.utils import load_config, resolve_config_path, safe_load
 
     if not osp.isfile(args.checkpoint):
         sys.exit(f'error: checkpoint {args.checkpoint} does not exist.')
     options = list(args.cfg_options)
-    try:
+    with exit_on_error():
         config = resolve_config_path(args.config)
         cfg = load_config(config, options)
+        check_config(cfg, options)
         if args.tta and not (cfg.get('tta_model') and cfg.get('tta_pipeline')):
             sys.exit(f'error: --tta needs tta_model and tta_pipeline in {args.config}.')
         check_dataset_paths(cfg, ('test_dataloader',))
@@ -87,18 +82,8 @@ def main(argv=None):
         check_checkpoint_classes(
             cfg, safe_load(args.checkpoint, map_location='cpu'), args.checkpoint
         )
-    except (
-        DatasetNotPreparedError,
-        FileNotFoundError,
-        NumClassesError,
-        RuntimeError,
-        UnsafeCheckpointError,
-    ) as err:
-        sys.exit(f'error: {err}')
     options += cpu_distributed_options(args.launcher)
     if args.infer_path != 'eager':
-        import mmseg_dilated.deploy  # noqa: F401  (registers InferencePathHook)
-
         options += [
             'default_hooks.inference_path.type=InferencePathHook',
             f'default_hooks.inference_path.path={args.infer_path}',

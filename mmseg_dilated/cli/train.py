@@ -1,7 +1,7 @@
 """Train a segmentor with mmseg's own ``tools/train.py``, after mmseg-dilated's checks.
 
     mmseg-dilated train CONFIG [--work-dir DIR] [--resume] [--amp] [--check-data]
-        [--cfg-options k=v ...] [any other option of mmseg's tools/train.py]
+        [--gpus N [--scale-lr]] [--cfg-options k=v ...] [any other option of mmseg's tools/train.py]
     python tools/train.py CONFIG ...                  (in a checkout: the same)
     torchrun --nproc_per_node 4 -m mmseg_dilated.cli.train CONFIG --launcher pytorch
 
@@ -12,12 +12,23 @@ over it:
 * fails at once, naming the missing paths and how to prepare them, when the config's dataset is not
   where the config says (instead of a stack trace from inside a data loader);
 * stops when a head's ``num_classes`` is not the dataset's class count;
+* refuses config keys that no part of the run reads and values of the wrong type, naming them
+  (:mod:`mmseg_dilated.apis.config_check`);
+* with ``--gpus N``, keeps the recipe's effective batch on N GPUs by gradient accumulation, the
+  schedule counted in optimizer steps (or, with ``--scale-lr``, scales the learning rate with the
+  batch), and says so first (:mod:`mmseg_dilated.apis.gpus`); without it, says when the run's batch
+  is not the recipe's;
 * with ``--check-data``, reads every train and val sample first and stops on broken ones;
 * with ``--resume``, resumes from the newest *readable* checkpoint of the work dir, saying which
   newer ones it skipped and why;
 * refuses ``--amp`` on a machine without a GPU, with the reason (mmengine's AMP wrapper is
   CUDA-only);
-* makes ``--launcher pytorch`` work without GPUs (gloo, a CPU DDP wrapper that reverts SyncBN).
+* makes ``--launcher pytorch`` work without GPUs (gloo, a CPU DDP wrapper that reverts SyncBN),
+  with the process-group timeout of ``$MMSEG_DILATED_PG_TIMEOUT`` (seconds) where it is set;
+* refuses to train into a work dir that a live training is using, naming its pid and host
+  (:class:`~mmseg_dilated.engine.WorkDirLock`);
+* after an elastic restart (torchrun ``--max-restarts``), resumes from the newest checkpoint of the
+  work dir by itself.
 
 Everything else, the Runner included, is mmseg's and mmengine's.
 """
@@ -50,6 +61,18 @@ def parse_args(argv=None):
         'problems',
     )
     parser.add_argument(
+        '--gpus',
+        type=int,
+        help="GPUs (processes) of this run: keep the recipe's effective batch by gradient "
+        'accumulation, iteration counts scaled to keep its optimizer steps',
+    )
+    parser.add_argument(
+        '--scale-lr',
+        action='store_true',
+        help='with --gpus: scale the learning rate linearly with the batch (mmengine '
+        'auto_scale_lr) instead of accumulating',
+    )
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         default=[],
@@ -64,17 +87,34 @@ def parse_args(argv=None):
     return parser.parse_known_args(argv)
 
 
+def _work_dir(cfg, config, work_dir_arg):
+    """The work dir as mmseg's tools/train.py chooses it."""
+    return (
+        work_dir_arg
+        or cfg.get('work_dir')
+        or osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    )
+
+
+def _launcher_rank(launcher):
+    """This process's global rank, from the environment its launcher sets."""
+    variable = {'slurm': 'SLURM_PROCID', 'mpi': 'OMPI_COMM_WORLD_RANK'}.get(launcher, 'RANK')
+    return int(os.environ.get(variable, '0')) if launcher != 'none' else 0
+
+
+def _launcher_world_size(launcher):
+    """The run's number of processes, from the environment its launcher sets."""
+    variable = {'slurm': 'SLURM_NTASKS', 'mpi': 'OMPI_COMM_WORLD_SIZE'}.get(launcher, 'WORLD_SIZE')
+    return int(os.environ.get(variable, '1')) if launcher != 'none' else 1
+
+
 def _resume_options(cfg, config, work_dir_arg):
     """``--resume`` past unreadable checkpoints: the ``load_from=`` option naming the newest
     readable checkpoint of the work dir, after saying which newer ones were skipped and why; exits
     when the work dir has checkpoints and none is readable."""
     from mmseg_dilated.utils.checkpoint import find_resumable_checkpoint
 
-    work_dir = (
-        work_dir_arg
-        or cfg.get('work_dir')
-        or osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
-    )
+    work_dir = _work_dir(cfg, config, work_dir_arg)
     chosen, problems = find_resumable_checkpoint(work_dir)
     report = '\n'.join(f'  {path}: {problem}' for path, problem in problems)
     if chosen is None:
@@ -98,28 +138,38 @@ def main(argv=None):
     args, rest = parse_args(argv)
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
     from mmseg_dilated.apis import (
-        DatasetNotPreparedError,
         check_amp_available,
         check_dataset_paths,
         check_pretrained_paths,
-        cpu_distributed_options,
         run_mmseg_tool,
     )
-    from mmseg_dilated.apis.num_classes import NumClassesError, check_num_classes
+    from mmseg_dilated.apis.config_check import check_config
+    from mmseg_dilated.apis.gpus import gpu_run_options
+    from mmseg_dilated.apis.launch import distributed_options
+    from mmseg_dilated.apis.num_classes import check_num_classes
+    from mmseg_dilated.cli.errors import exit_on_error
+    from mmseg_dilated.engine import WorkDirLock
     from mmseg_dilated.utils import load_config, resolve_config_path
 
     if args.amp:
         check_amp_available()
     options = list(args.cfg_options)
-    try:
+    with exit_on_error():
         config = resolve_config_path(args.config)
         cfg = load_config(config, options)
+        check_config(cfg, options)
+        gpu_options, gpu_lines = gpu_run_options(
+            cfg, args.gpus, args.scale_lr, _launcher_world_size(args.launcher)
+        )
         check_dataset_paths(cfg, ('train_dataloader', 'val_dataloader'))
         check_num_classes(cfg, ('train_dataloader', 'val_dataloader'))
         if not args.resume:
             check_pretrained_paths(cfg)
-    except (DatasetNotPreparedError, FileNotFoundError, NumClassesError) as err:
-        sys.exit(f'error: {err}')
+        # one training per work dir: global rank 0 takes the lock before any process group
+        # starts, and holds it until this process ends, however it ends
+        if _launcher_rank(args.launcher) == 0:
+            WorkDirLock(_work_dir(cfg, config, args.work_dir)).acquire()
+        dist_options = distributed_options(args.launcher, cfg)
     # one process reads the data; if it stops, torchrun stops the others
     if args.check_data and os.environ.get('RANK', '0') == '0':
         from mmseg_dilated.cli.check_dataset import run_check
@@ -129,9 +179,20 @@ def main(argv=None):
                 'error: --check-data found problems in the data (listed above); fix them, '
                 'or train without --check-data.'
             )
-    if args.resume and not cfg.get('load_from'):
+    restart = int(os.environ.get('TORCHELASTIC_RESTART_COUNT', '0'))
+    if restart:
+        # torchrun restarted the workers after a failure: continue from the last checkpoint,
+        # whatever the first attempt started from
+        print(f'Elastic restart {restart}: resuming from the newest checkpoint of the work dir.')
+        resumed = _resume_options(cfg, config, args.work_dir)
+        options += resumed
+        args.resume = args.resume or bool(resumed)
+    elif args.resume and not cfg.get('load_from'):
         options += _resume_options(cfg, config, args.work_dir)
-    options += cpu_distributed_options(args.launcher)
+    options += dist_options + gpu_options
+    if _launcher_rank(args.launcher) == 0:
+        for line in gpu_lines:
+            print(f'mmseg-dilated train: {line}')
 
     forward = [config, '--launcher', args.launcher, *rest]
     if args.work_dir:

@@ -2,7 +2,9 @@
 
 fc6 (``classifier.0``, F x 25088) becomes a F x 512 x 7 x 7 conv, fc7 (``classifier.3``) a 1x1 conv;
 the ImageNet classifier ``classifier.6`` is dropped. A vgg16_bn source targets
-``DilatedVGG(norm_cfg=dict(type='BN'))`` (conv biases folded into the BN running means).
+``DilatedVGG(norm_cfg=dict(type='BN'))`` (conv biases folded into the BN running means). The source
+is first checked against the published size and SHA-256 of torchvision's files (or the prefix in
+its name, torch hub's convention); ``--no-check-hash`` skips that.
 
 Example::
 
@@ -13,6 +15,7 @@ import argparse
 import os
 import sys
 
+from mmseg_dilated.converters.hashes import WeightHashError, describe_check
 from mmseg_dilated.converters.vgg import VGGCheckpointError, convert_vgg_checkpoint
 from mmseg_dilated.utils.checkpoint import NotAStateDictError
 
@@ -29,6 +32,12 @@ def parse_args(argv=None):
     parser.add_argument(
         '--full-model', action='store_true', help='prefix the keys with backbone. (for load_from)'
     )
+    parser.add_argument(
+        '--no-check-hash',
+        action='store_true',
+        help="do not check the source against the SHA-256 prefix in its name (torch hub's "
+        'NAME-<hash>.pth) or the published digest: for a file of your own named that way',
+    )
     return parser.parse_args(argv)
 
 
@@ -37,15 +46,21 @@ def main(argv=None):
     if not os.path.isfile(args.src):
         sys.exit(f'error: {args.src} does not exist.')
     try:
-        info = convert_vgg_checkpoint(args.src, args.dst, not args.no_fc, args.full_model)
+        info = convert_vgg_checkpoint(
+            args.src, args.dst, not args.no_fc, args.full_model, not args.no_check_hash
+        )
     except VGGCheckpointError as e:
         sys.exit(f'error: {args.src}: {e}')
+    except WeightHashError as e:  # the message names the file
+        sys.exit(f'error: {e}')
     except NotAStateDictError as e:  # the message names the file
         sys.exit(f'error: {e}')
     print(
         f'{args.src}: VGG-16{"-BN" if info["norm"] else ""}, fc_channels '
         f'{info["fc_channels"]} -> {args.dst}'
     )
+    if info['hash'] is not None:
+        print(f'{args.src}: {describe_check(info["hash"])}')
 
 
 if __name__ == '__main__':

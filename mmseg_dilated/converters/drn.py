@@ -34,11 +34,13 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from ..utils.checkpoint import load_state_dict_file
+from ..utils.errors import UserError
+from .hashes import verify_weight_file
 
 __all__ = ['DRNCheckpointError', 'inspect_drn_state_dict', 'convert_drn', 'convert_drn_checkpoint']
 
 
-class DRNCheckpointError(ValueError):
+class DRNCheckpointError(UserError, ValueError):
     """The checkpoint is not a (supported) DRN checkpoint or not the requested variant."""
 
 
@@ -233,7 +235,9 @@ def convert_drn(
         f'{",".join(map(str, info["blocks"]))}'
     )
     if arch is not None and str(arch).upper() != info['arch']:
-        raise DRNCheckpointError(f'--arch {arch} expected, but the checkpoint is {found}')
+        raise DRNCheckpointError(
+            f'arch {arch!r} (DRN-{str(arch).upper()}) expected, but the checkpoint is {found}'
+        )
     if info['depth'] is None:
         from mmseg_dilated.models.backbones.drn import DRN
 
@@ -254,7 +258,7 @@ def convert_drn(
             else 'no such variant'
         )
         raise DRNCheckpointError(
-            f'--depth {depth} mismatch: the checkpoint is {found} (= DRN-{info["arch"]}-'
+            f'depth {depth} mismatch: the checkpoint is {found} (= DRN-{info["arch"]}-'
             f'{info["depth"]}), but DRN-{info["arch"]}-{depth} expects {expected}'
         )
     body = _fill_num_batches_tracked(body)
@@ -277,15 +281,29 @@ def convert_drn_checkpoint(
     arch: Optional[str] = None,
     depth: Optional[int] = None,
     full_model: bool = False,
+    check_hash: bool = True,
 ) -> dict:
     """Convert the checkpoint file ``src`` and save ``{'state_dict', 'meta'}`` to ``dst``.
 
+    Args:
+        check_hash (bool): First check ``src`` against the SHA-256 its name or the table of
+            published files promises (:func:`~mmseg_dilated.converters.hashes.verify_weight_file`);
+            False for a file of one's own that carries a name of torch hub's ``NAME-<hash>.pth``
+            form. Default: True.
+
     Returns:
-        dict: The description of the source, as :func:`convert_drn`.
+        dict: The description of the source, as :func:`convert_drn`, plus ``hash``: what the
+        check found (a :class:`~mmseg_dilated.converters.hashes.HashCheck`, None unchecked).
+
+    Raises:
+        WeightHashError: ``src`` is not the file its name promises.
     """
+    check = verify_weight_file(src) if check_hash else None
     state_dict, info = convert_drn(load_state_dict_file(src), arch, depth, full_model)
+    info['hash'] = check
     meta = dict(
         converted_from=str(src),
+        source_sha256=check.sha256 if check else None,
         arch=info['arch'],
         depth=info['depth'],
         source=info['source'],

@@ -22,6 +22,8 @@ from typing import Dict, Tuple
 import torch
 
 from ..utils.checkpoint import load_state_dict_file
+from ..utils.errors import UserError
+from .hashes import verify_weight_file
 
 __all__ = ['VGGCheckpointError', 'convert_vgg', 'convert_vgg_checkpoint']
 
@@ -43,7 +45,7 @@ _CONV_NAMES = (
 )
 
 
-class VGGCheckpointError(ValueError):
+class VGGCheckpointError(UserError, ValueError):
     """The checkpoint is not a torchvision VGG-16 checkpoint."""
 
 
@@ -140,11 +142,30 @@ def convert_vgg(
 
 
 def convert_vgg_checkpoint(
-    src: str, dst: str, include_fc: bool = True, full_model: bool = False
+    src: str, dst: str, include_fc: bool = True, full_model: bool = False, check_hash: bool = True
 ) -> dict:
-    """Convert the file ``src`` and save ``{'state_dict', 'meta'}`` to ``dst``."""
+    """Convert the file ``src`` and save ``{'state_dict', 'meta'}`` to ``dst``.
+
+    Args:
+        check_hash (bool): First check ``src`` against the SHA-256 its name or the table of
+            published files promises (:func:`~mmseg_dilated.converters.hashes.verify_weight_file`).
+            Default: True.
+
+    Returns:
+        dict: As :func:`convert_vgg`, plus ``hash`` (a ``HashCheck``, None unchecked).
+
+    Raises:
+        WeightHashError: ``src`` is not the file its name promises.
+    """
+    check = verify_weight_file(src) if check_hash else None
     state_dict, info = convert_vgg(load_state_dict_file(src), include_fc, full_model)
-    meta = dict(converted_from=str(src), norm=info['norm'], fc_channels=info['fc_channels'])
+    info['hash'] = check
+    meta = dict(
+        converted_from=str(src),
+        source_sha256=check.sha256 if check else None,
+        norm=info['norm'],
+        fc_channels=info['fc_channels'],
+    )
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=state_dict, meta=meta), dst)
     return info

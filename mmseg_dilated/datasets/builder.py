@@ -15,6 +15,8 @@ __all__ = [
     'unwrap_dataset',
     'build_dataset_from_config',
     'config_dataset_meta',
+    'transform_name',
+    'select_transforms',
 ]
 
 DATASET_SPLITS = ('train', 'val', 'test')
@@ -34,6 +36,21 @@ def init_registries(cfg) -> None:
 
         import_modules_from_strings(**cfg['custom_imports'])
     init_default_scope(cfg.get('default_scope', 'mmseg') or 'mmseg')
+
+
+def transform_name(step) -> str:
+    """The class name of a pipeline step: its ``type``, a name (``'LoadAnnotations'``, also
+    scoped as ``'mmseg.LoadAnnotations'``) or a class."""
+    kind = step.get('type') if isinstance(step, dict) else None
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    return name.split('.')[-1]
+
+
+def select_transforms(pipeline, keep) -> list:
+    """Copies of the steps of a pipeline config whose class name :func:`transform_name` passes
+    ``keep(name)``, in order (e.g. the loading steps of a training pipeline without its
+    augmentations)."""
+    return [dict(step) for step in pipeline or () if keep(transform_name(step))]
 
 
 def config_dataset_meta(cfg) -> dict:

@@ -19,11 +19,17 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.config import Config
 
-from .builder import unwrap_dataset
+from ..utils.labels import format_label_counts, stray_label_counts
+from .builder import (
+    DATASET_SPLITS,
+    build_dataset_from_config,
+    init_registries,
+    select_transforms,
+    unwrap_dataset,
+)
 from .sample_checks import SampleError
 
 __all__ = [
-    'SPLITS',
     'check_sample',
     'check_split',
     'check_config_data',
@@ -31,13 +37,11 @@ __all__ = [
     'time_loader',
 ]
 
-SPLITS = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
-
 _TRANSFORMS: Dict[str, list] = {}  # per worker: loading transforms, built once per pipeline
 
 
 def _loading_steps(pipeline) -> List[dict]:
-    return [dict(step) for step in pipeline if str(step.get('type', '')).startswith('Load')]
+    return select_transforms(pipeline, lambda name: name.startswith('Load'))
 
 
 def _build(steps: List[dict]):
@@ -99,11 +103,10 @@ def check_sample(task) -> dict:
     if label is None:
         return result
     values, counts = np.unique(label, return_counts=True)
-    bad = (values >= num_classes) | (values < 0)
-    bad &= values != ignore_index
-    if bad.any():
-        result['values'] = {int(v): int(c) for v, c in zip(values[bad], counts[bad])}
-        listing = ', '.join(f'{v} ({c} px)' for v, c in result['values'].items())
+    strays = stray_label_counts(values, counts, num_classes, ignore_index)
+    if strays:
+        result['values'] = strays
+        listing = format_label_counts(strays)
         problems.append(
             (
                 'labels',
@@ -115,8 +118,8 @@ def check_sample(task) -> dict:
     return result
 
 
-def check_split(dataset_cfg, nproc: int = 2, progress: bool = True) -> dict:
-    """Check every leaf dataset of one dataloader's ``dataset`` config.
+def check_split(cfg: Config, split: str, nproc: int = 2, progress: bool = True) -> dict:
+    """Check every leaf dataset of the config's ``<split>_dataloader``.
 
     Returns:
         dict: ``samples``, ``seconds``, ``problems`` (a list of dicts ``kind``, ``file``,
@@ -124,12 +127,11 @@ def check_split(dataset_cfg, nproc: int = 2, progress: bool = True) -> dict:
         pixel count, summed over the split).
     """
     from mmengine.utils import track_parallel_progress, track_progress
-    from mmseg.registry import DATASETS
 
     start = time.perf_counter()
     tasks = []
-    for leaf in unwrap_dataset(dataset_cfg):
-        dataset = DATASETS.build(leaf)
+    leaves = unwrap_dataset(cfg[f'{split}_dataloader']['dataset'])
+    for leaf, dataset in zip(leaves, build_dataset_from_config(cfg, split, unwrap=True)):
         steps = _loading_steps(leaf.get('pipeline') or [])
         num_classes = len(dataset.metainfo['classes'])
         ignore_index = getattr(dataset, 'ignore_index', 255)
@@ -180,14 +182,12 @@ def check_config_data(
     cfg: Config, splits: Sequence[str] = ('train', 'val'), nproc: int = 2, progress: bool = True
 ) -> Dict[str, dict]:
     """:func:`check_split` for each named split (``train``, ``val``, ``test``) the config has."""
-    from mmengine.registry import init_default_scope
-
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
     report = {}
     for split in splits:
-        loader = cfg.get(SPLITS[split])
-        if loader:
-            report[split] = check_split(loader['dataset'], nproc=nproc, progress=progress)
+        if split not in DATASET_SPLITS:
+            raise ValueError(f'split must be one of {DATASET_SPLITS}, got {split!r}')
+        if (cfg.get(f'{split}_dataloader') or {}).get('dataset'):
+            report[split] = check_split(cfg, split, nproc=nproc, progress=progress)
     return report
 
 
@@ -215,11 +215,10 @@ def format_report(report: Dict[str, dict], limit: int = 20) -> str:
 def time_loader(cfg: Config, split: str = 'train') -> dict:
     """Seconds one pass of a split's data loader takes, as the config builds it (workers, batch
     size, full pipeline), over as many samples as the split has: what the check is compared with."""
-    from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
 
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    loader = Runner.build_dataloader(cfg[SPLITS[split]], seed=0)
+    init_registries(cfg)
+    loader = Runner.build_dataloader(cfg[f'{split}_dataloader'], seed=0)
     total = len(loader.dataset)
     start, seen = time.perf_counter(), 0
     for batch in loader:

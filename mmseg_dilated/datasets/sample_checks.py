@@ -14,16 +14,19 @@ mmseg lets three data faults through without saying which file caused them:
 The checks here raise :class:`SampleError` naming the image and the label, and for the third the
 offending values and their pixel counts; ``import mmseg_dilated`` makes mmseg's
 ``BaseSegDataset.prepare_data`` and ``LoadAnnotations._load_seg_map`` call them
-(:mod:`mmseg_dilated.host_patches`, "sample_checks"). ``mmseg-dilated check-dataset`` finds them all at once,
-before a run.
+(:mod:`mmseg_dilated.host_patches`, "sample_checks"). ``mmseg-dilated check-dataset`` finds
+them all at once, before a run.
 """
 
 import torch
 
+from ..utils.errors import UserError
+from ..utils.labels import format_label_counts, stray_label_counts
+
 __all__ = ['SampleError', 'check_label_values', 'check_label_shape', 'sample_load_error']
 
 
-class SampleError(RuntimeError):
+class SampleError(UserError, RuntimeError):
     """A dataset sample is broken; the message names its files."""
 
 
@@ -40,9 +43,9 @@ def check_label_values(dataset, idx, data) -> None:
     num_classes = len(dataset.metainfo['classes'])
     ignore_index = getattr(dataset, 'ignore_index', 255)
     values, counts = torch.unique(gt.data, return_counts=True)
-    bad = ((values >= num_classes) | (values < 0)) & (values != ignore_index)
-    if bad.any():
-        listing = ', '.join(f'{int(v)} ({int(c)} px)' for v, c in zip(values[bad], counts[bad]))
+    strays = stray_label_counts(values, counts, num_classes, ignore_index)
+    if strays:
+        listing = format_label_counts(strays)
         raise SampleError(
             f'Sample {idx} of {type(dataset).__name__} ({_files(dataset.get_data_info(idx))}): '
             f'label values outside the {num_classes} classes (0-{num_classes - 1}) and not the '

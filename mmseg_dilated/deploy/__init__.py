@@ -14,7 +14,7 @@ from .onnx_export import (
     ort_session,
     run_onnx,
 )
-from .quantize import calibration_images, cpu_int8_features, quantize_onnx_int8
+from .quantize import calibration_images, quantize_onnx_int8
 
 __all__ = [
     'INFERENCE_PATHS',
@@ -30,6 +30,5 @@ __all__ = [
     'ort_session',
     'run_onnx',
     'calibration_images',
-    'cpu_int8_features',
     'quantize_onnx_int8',
 ]

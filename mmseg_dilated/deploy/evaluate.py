@@ -29,13 +29,13 @@ def evaluate_onnx(cfg, onnx_model: str, threads: Optional[int] = None) -> dict:
     import copy
 
     from mmengine.evaluator import Evaluator
-    from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
     from mmseg.apis import init_model
 
+    from ..datasets.builder import init_registries
     from .onnx_export import ort_session, run_onnx
 
-    init_default_scope('mmseg')
+    init_registries(cfg)
     segmentor = init_model(copy.deepcopy(cfg), None, device='cpu')  # its postprocess_result only
     loader = Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader))
     evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator))

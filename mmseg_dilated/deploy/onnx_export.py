@@ -21,9 +21,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..datasets.builder import select_transforms
+
 __all__ = [
     'SegmentorForExport',
     'build_for_export',
+    'export_graph',
     'export_onnx',
     'ort_session',
     'run_onnx',
@@ -96,6 +99,35 @@ def build_for_export(
     return SegmentorForExport(export_model, argmax=argmax).eval(), model
 
 
+def export_graph(
+    module: nn.Module,
+    example: torch.Tensor,
+    path: str,
+    input_name: str,
+    output_name: str,
+    dynamic_axes: Optional[dict] = None,
+) -> None:
+    """The one ONNX export of this package: ``module`` traced on ``example`` by torch's TorchScript
+    exporter (``dynamo=False``: torch >= 2.9's default dynamo exporter needs onnxscript and does
+    not trace mmseg's models), opset :data:`OPSET`, one input and one output.
+
+    Raises:
+        torch.onnx.errors.SymbolicValueError: An op ONNX cannot express (see :func:`export_onnx`).
+    """
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation and tracer notes
+        torch.onnx.export(
+            module,
+            (example,),
+            path,
+            input_names=[input_name],
+            output_names=[output_name],
+            dynamic_axes=dynamic_axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
 def export_onnx(
     module: SegmentorForExport, path: str, shape: Sequence[int], dynamic: bool = False
 ) -> None:
@@ -120,31 +152,20 @@ def export_onnx(
         if dynamic
         else None
     )
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation and tracer notes
-        try:
-            torch.onnx.export(
-                module,
-                (dummy,),
-                path,
-                input_names=['image'],
-                output_names=[output],
-                dynamic_axes=axes,
-                opset_version=OPSET,
-                dynamo=False,
-            )
-        except torch.onnx.errors.SymbolicValueError as err:
-            if 'adaptive_avg_pool2d' not in str(err):
-                raise
-            # ONNX has no adaptive pooling: the exporter writes a fixed AveragePool, which is
-            # only right when every pooled size divides the feature size (PSPHead's pool_scales)
-            raise ValueError(
-                f"cannot export {height}x{width}: the model pools adaptively (e.g. PSPHead's "
-                'pool_scales) and ONNX can only express that when every output size divides the '
-                'feature map; export a static model of a size whose features divide by all the '
-                'pool scales (DRN, output stride 8: a multiple of 8 x lcm(pool_scales), 48 px '
-                'for (1, 2, 3, 6))'
-            ) from err
+    try:
+        export_graph(module, dummy, path, 'image', output, axes)
+    except torch.onnx.errors.SymbolicValueError as err:
+        if 'adaptive_avg_pool2d' not in str(err):
+            raise
+        # ONNX has no adaptive pooling: the exporter writes a fixed AveragePool, which is
+        # only right when every pooled size divides the feature size (PSPHead's pool_scales)
+        raise ValueError(
+            f"cannot export {height}x{width}: the model pools adaptively (e.g. PSPHead's "
+            'pool_scales) and ONNX can only express that when every output size divides the '
+            'feature map; export a static model of a size whose features divide by all the '
+            'pool scales (DRN, output stride 8: a multiple of 8 x lcm(pool_scales), 48 px '
+            'for (1, 2, 3, 6))'
+        ) from err
 
 
 def ort_session(path: str, threads: Optional[int] = None):
@@ -178,11 +199,9 @@ def image_to_export_input(
     import mmcv
     from mmcv.transforms import Compose
 
-    steps = [
-        step
-        for step in cfg.test_pipeline
-        if step['type'] not in ('LoadAnnotations', 'PackSegInputs')
-    ]
+    steps = select_transforms(
+        cfg.test_pipeline, lambda name: name not in ('LoadAnnotations', 'PackSegInputs')
+    )
     image = Compose(steps)(dict(img_path=image_path))['img']  # BGR, resized as in testing
     if shape is not None and tuple(image.shape[:2]) != tuple(shape):
         image = mmcv.imresize(image, (shape[1], shape[0]))

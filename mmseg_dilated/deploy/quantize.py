@@ -20,17 +20,9 @@ from typing import Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from .inference_paths import cpu_flags
-
-__all__ = ['quantize_onnx_int8', 'calibration_images', 'cpu_int8_features', 'CPU_INT8_FLAGS']
+__all__ = ['quantize_onnx_int8', 'calibration_images', 'CPU_INT8_FLAGS']
 
 CPU_INT8_FLAGS = ('avx512_vnni', 'avx_vnni', 'amx_int8', 'asimddp')
-
-
-def cpu_int8_features() -> tuple:
-    """Which of ``CPU_INT8_FLAGS`` (int8 dot-product instructions) this CPU has."""
-    flags = set(cpu_flags())
-    return tuple(flag for flag in CPU_INT8_FLAGS if flag in flags)
 
 
 class _ArrayReader:
@@ -117,19 +109,21 @@ def calibration_images(
         num_images (int): How many. Default: 8.
         shape (Sequence[int], optional): (H, W) of a static model's input. Default: None.
     """
-    from mmseg.registry import DATASETS
+    import copy
 
-    from ..datasets.builder import unwrap_dataset
+    from ..datasets.builder import build_dataset_from_config, unwrap_dataset
     from .onnx_export import image_to_export_input
 
     if num_images < 1:
         raise ValueError(f'num_images must be at least 1, got {num_images}')
-    leaf = dict(unwrap_dataset(cfg.train_dataloader.dataset)[0])
-    leaf['pipeline'] = []
-    dataset = DATASETS.build(leaf)
+    cfg = copy.deepcopy(cfg)
+    leaves = unwrap_dataset(cfg.train_dataloader.dataset)
+    for leaf in leaves:
+        leaf['pipeline'] = []  # the file names only: the test pipeline reads each image
+    dataset = build_dataset_from_config(cfg, 'train', unwrap=True)[0]
     total = len(dataset)
     if total == 0:
-        raise ValueError(f'the training set of the config ({leaf.get("data_root")}) is empty')
+        raise ValueError(f'the training set of the config ({leaves[0].get("data_root")}) is empty')
     indices = np.linspace(0, total - 1, min(num_images, total)).round().astype(int)
     return [
         image_to_export_input(cfg, dataset.get_data_info(int(i))['img_path'], shape)

@@ -17,29 +17,56 @@ schedulers, the message hub and the seed. It leaves two gaps for long runs:
 * **Torn files.** A run killed while saving leaves a truncated ``iter_N.pth``. Here the checkpoint
   and ``last_checkpoint`` are written to a temporary file in the same folder, fsynced and renamed
   over the final name (:func:`~mmseg_dilated.utils.checkpoint.atomic_write`): a file is complete or
-  absent. ``tools/train.py --resume`` also falls back past unreadable checkpoints.
+  absent. ``tools/train.py --resume`` also falls back past unreadable checkpoints. A hidden
+  ``.iter_N.pth.*.tmp`` that a killed save left behind is removed when the next run starts.
+* **Rotation order.** mmengine's ``_save_checkpoint_with_step`` (and ``_save_best_checkpoint``)
+  removes the oldest checkpoint (``max_keep_ckpts``) *before* it writes the new one: with
+  ``max_keep_ckpts=1`` a save that fails or is killed leaves no checkpoint at all, and
+  ``last_checkpoint`` names the deleted file. Here mmengine's own bookkeeping runs unchanged, but
+  the files it removes are removed only once the new checkpoint and ``last_checkpoint`` are written,
+  fsynced and renamed into place.
+* **Non-finite weights.** A checkpoint whose model holds a NaN or an infinity is not written (the
+  hook says which tensors and which checkpoint stays the newest), so the newest checkpoint is always
+  a finite one and rotation never removes the last finite checkpoint.
+  :class:`~mmseg_dilated.engine.DivergenceHook` stops such a run.
+* **Write failures.** A checkpoint that cannot be written (no space, a file size limit, no
+  permission) stops the run on every rank with the path, the reason, the last good checkpoint and
+  the resume command, exit status 74 (:mod:`mmseg_dilated.engine.stopping`); nothing partial is
+  left.
 
-Use it in place of ``CheckpointHook`` (every config of this package does, through
-``configs/_base_/default_runtime.py``)::
+Use it in place of ``CheckpointHook`` (every config of this package does, through its schedule
+base, ``configs/_base_/schedules/schedule_*.py``)::
 
     default_hooks = dict(checkpoint=dict(type='ResumableCheckpointHook', interval=2000))
 """
 
 import contextlib
+import errno
 import io
 import logging
+import os
+import os.path as osp
 import random
-from typing import Dict, List, Optional
+import re
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-from mmengine.dist import all_gather_object, get_dist_info
+from mmengine.dist import all_gather_object, get_dist_info, is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.hooks import checkpoint_hook as _mmengine_checkpoint_hook
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
 from ..utils.checkpoint import atomic_write
+from .stopping import (
+    EXIT_CHECKPOINT_NOT_WRITTEN,
+    any_rank,
+    last_checkpoint,
+    stop_process,
+    train_command,
+)
 
 __all__ = ['ResumableCheckpointHook', 'rng_states', 'set_rng_states']
 
@@ -77,8 +104,18 @@ class _AtomicTextFile(io.StringIO):
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
-            atomic_write(self._path, self.getvalue().encode())
+            _write_file(self._path, self.getvalue().encode())
         return super().__exit__(exc_type, exc, tb)
+
+
+def _write_file(path, data: bytes) -> None:
+    """:func:`atomic_write`, its errors naming the file written (a failing ``write`` names
+    none, and a failing ``mkstemp`` names the temporary file)."""
+    try:
+        atomic_write(str(path), data)
+    except OSError as err:
+        err.checkpoint_path = str(path)
+        raise
 
 
 @contextlib.contextmanager
@@ -90,7 +127,7 @@ def _atomic_local_writes():
     original_put = LocalBackend.put
 
     def put(self, obj, filepath):
-        atomic_write(str(filepath), obj)
+        _write_file(filepath, obj)
 
     LocalBackend.put = put
     _mmengine_checkpoint_hook.open = _AtomicTextFile  # module global shadows the builtin
@@ -99,6 +136,50 @@ def _atomic_local_writes():
     finally:
         LocalBackend.put = original_put
         del _mmengine_checkpoint_hook.open
+
+
+@contextlib.contextmanager
+def _removals_deferred(backend):
+    """mmengine's CheckpointHook removes outdated checkpoints through its file backend: while the
+    body runs, the backend lists them instead (instance attributes shadow its methods)."""
+    pending: List[str] = []
+    backend.remove = pending.append
+    backend.rmtree = pending.append
+    try:
+        yield pending
+    finally:
+        del backend.remove, backend.rmtree
+
+
+def _non_finite_tensors(model) -> Tuple[List[str], int]:
+    """(names of the model's floating-point tensors holding a NaN or an infinity, how many there
+    are in all), with one device synchronisation."""
+    if is_model_wrapper(model):
+        model = model.module
+    tensors = [(n, t) for n, t in model.state_dict().items() if t.is_floating_point()]
+    if not tensors:
+        return [], 0
+    flags = [torch.isfinite(t).all() for _, t in tensors]
+    finite = torch.stack([f.to(flags[0].device) for f in flags]).tolist()
+    return [name for (name, _), ok in zip(tensors, finite) if not ok], len(tensors)
+
+
+# What to do about the errors a checkpoint write meets most.
+_ELSEWHERE = (
+    'or save the checkpoints elsewhere with --cfg-options default_hooks.checkpoint.out_dir=DIR'
+)
+_WRITE_HINTS = {
+    errno.ENOSPC: f'the file system is full: free space on it, {_ELSEWHERE}',
+    errno.EDQUOT: f'the disk quota is used up: free space, {_ELSEWHERE}',
+    errno.EFBIG: 'the file is larger than this process may write (see `ulimit -f`) or than the '
+    f'file system allows: raise the limit, {_ELSEWHERE}',
+    errno.EACCES: f'this process may not write there: fix the permissions, {_ELSEWHERE}',
+    errno.EPERM: f'this process may not write there: fix the permissions, {_ELSEWHERE}',
+    errno.EROFS: f'the file system is read-only: {_ELSEWHERE}',
+}
+
+# atomic_write's temporary files: `.NAME.XXXXXXXX.tmp` (tempfile.mkstemp's random part)
+_PARTIAL_FILE = re.compile(r'^\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp$')
 
 
 class _RestoreBeforeBatch:
@@ -138,15 +219,116 @@ class ResumableCheckpointHook(CheckpointHook):
         super().__init__(*args, **kwargs)
         self._states_to_save: Optional[List[Dict]] = None
         self._before_val: Optional[Dict] = None
+        self._in_save = False
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if not is_main_process():
+            return
+        stale = []
+        for folder in {str(self.out_dir), runner.work_dir}:
+            if not osp.isdir(folder):
+                continue  # a remote out_dir: mmengine's own backend writes there
+            for name in sorted(os.listdir(folder)):
+                match = _PARTIAL_FILE.match(name)
+                if match and (match['name'].endswith('.pth') or match['name'] == 'last_checkpoint'):
+                    os.unlink(osp.join(folder, name))
+                    stale.append(osp.join(folder, name))
+        if stale:
+            print_log(
+                f'Removed {len(stale)} partial file(s) that a killed save left behind: '
+                + ', '.join(stale),
+                logger='current',
+            )
 
     def _save_checkpoint_with_step(self, runner, step, meta):
-        # every rank runs this hook (only rank 0 writes): gather all ranks' generators here
-        self._states_to_save = all_gather_object(rng_states())
+        # Every rank runs this (only rank 0 writes): one gather brings every rank's generators and
+        # whether its weights are finite.
+        bad, total = _non_finite_tensors(runner.model)
+        gathered = all_gather_object((rng_states(), bad))
+        bad = next((names for _, names in gathered if names), [])
+        path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(step))
+        if bad:
+            self._refuse(runner, path, bad, total)
+            return
+        self._states_to_save = [states for states, _ in gathered]
         try:
-            with _atomic_local_writes():
+            with self._writing(runner):
                 super()._save_checkpoint_with_step(runner, step, meta)
         finally:
             self._states_to_save = None
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        with self._writing(runner):
+            super()._save_best_checkpoint(runner, metrics)
+
+    @contextlib.contextmanager
+    def _writing(self, runner):
+        """Around mmengine's save: atomic local writes, removals of outdated checkpoints only
+        after the save succeeded, and a write error (on rank 0) stopping every rank. Re-entrant:
+        mmengine's ``_save_best_checkpoint`` ends by calling ``_save_checkpoint_with_step``."""
+        if self._in_save:
+            yield
+            return
+        self._in_save = True
+        try:
+            with self._writing_once(runner):
+                yield
+        finally:
+            self._in_save = False
+
+    @contextlib.contextmanager
+    def _writing_once(self, runner):
+        error = None
+        with _atomic_local_writes(), _removals_deferred(self.file_backend) as removals:
+            try:
+                yield
+            except OSError as err:  # rank 0: the one that writes
+                error = err
+        if any_rank(error is not None):
+            self._stop_on_write_error(runner, error)
+        if is_main_process():
+            for old in removals:
+                if self.file_backend.isfile(old):
+                    self.file_backend.remove(old)
+                elif self.file_backend.isdir(old):  # checkpoints saved by deepspeed are folders
+                    self.file_backend.rmtree(old)
+
+    def _refuse(self, runner, path, bad: List[str], total: int) -> None:
+        last = last_checkpoint(runner.work_dir)
+        names = ', '.join(bad[:5]) + (', ...' if len(bad) > 5 else '')
+        kept = (
+            f'The last finite checkpoint, {last}, stays the newest.'
+            if last
+            else 'No checkpoint of this run has been written yet.'
+        )
+        print_log(
+            f'Refused to save {path}: {len(bad)} of {total} tensors of the model are not finite '
+            f'({names}). {kept}',
+            logger='current',
+            level=logging.WARNING,
+        )
+
+    def _stop_on_write_error(self, runner, error: Optional[OSError]):
+        last = last_checkpoint(runner.work_dir)
+        good = (
+            f'The last good checkpoint is {last}.'
+            if last
+            else 'No checkpoint of this run has been written yet.'
+        )
+        if error is None:  # another rank failed; its log says why
+            message = f'Rank 0 could not write a checkpoint (its log says why). {good}'
+        else:
+            path = getattr(error, 'checkpoint_path', None) or error.filename
+            hint = _WRITE_HINTS.get(error.errno)
+            reason = f'[Errno {error.errno}] {error.strerror}' + (f' ({hint})' if hint else '')
+            message = (
+                f'Could not write the checkpoint {path}: {reason}. Nothing of it is left on disk '
+                f'and no older checkpoint was removed. {good} Training stopped (exit status '
+                f'{EXIT_CHECKPOINT_NOT_WRITTEN}); once checkpoints can be written, continue '
+                f'with: {train_command(runner)}'
+            )
+        stop_process(EXIT_CHECKPOINT_NOT_WRITTEN, message)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self._states_to_save is not None:

@@ -1,7 +1,12 @@
-"""Leaf helpers that import nothing else of this package: the safe checkpoint unpickler and the
-``mmseg_dilated::`` config scope."""
+"""Leaf helpers that import nothing else of this package: the safe checkpoint unpickler, the
+``mmseg_dilated::`` config scope, the user-facing error base class and the label-range rule."""
 
-from .checkpoint import UnsafeCheckpointError, mmengine_safe_globals, safe_load
+from .checkpoint import (
+    CorruptCheckpointError,
+    UnsafeCheckpointError,
+    mmengine_safe_globals,
+    safe_load,
+)
 from .config_scope import (
     CONFIG_SCOPE,
     as_config,
@@ -10,8 +15,11 @@ from .config_scope import (
     load_config,
     resolve_config_path,
 )
+from .errors import UserError
 
 __all__ = [
+    'UserError',
+    'CorruptCheckpointError',
     'UnsafeCheckpointError',
     'mmengine_safe_globals',
     'safe_load',

@@ -8,8 +8,9 @@ and ``init_cfg=dict(type='Pretrained')`` all fail.
 
 The fix here keeps the safe unpickler and allow-lists exactly the types mmengine writes, only for
 the duration of each load (``torch.serialization.safe_globals``); ``import mmseg_dilated`` makes
-mmengine's local-file and HTTP checkpoint loaders use it (:mod:`mmseg_dilated.host_patches`). Anything else pickled in a checkpoint (a planted ``os.system`` call, a
-custom class) is refused with :class:`UnsafeCheckpointError` before any of it runs. There is
+mmengine's local-file and HTTP checkpoint loaders use it (:mod:`mmseg_dilated.host_patches`).
+Anything else pickled in a checkpoint (a planted ``os.system`` call, a custom class) is refused
+with :class:`UnsafeCheckpointError` before any of it runs. There is
 deliberately no switch that turns the check off.
 """
 
@@ -17,14 +18,17 @@ import os
 import os.path as osp
 import pickle
 from collections import OrderedDict
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
+from .errors import UserError
+
 __all__ = [
     'UnsafeCheckpointError',
+    'CorruptCheckpointError',
     'NotAStateDictError',
     'safe_load',
     'load_state_dict_file',
@@ -34,11 +38,11 @@ __all__ = [
 ]
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+class UnsafeCheckpointError(UserError, pickle.UnpicklingError):
     """A checkpoint holds a pickled object outside the allow-list."""
 
 
-class NotAStateDictError(ValueError):
+class NotAStateDictError(UserError, ValueError):
     """A checkpoint file holds something else than a state dict (or a dict wrapping one)."""
 
 
@@ -165,8 +169,12 @@ def load_state_dict_file(path) -> Dict[str, torch.Tensor]:
     return out
 
 
-def _corrupt(name, err) -> RuntimeError:
-    return RuntimeError(
+class CorruptCheckpointError(UserError, RuntimeError):
+    """A checkpoint file is not a torch checkpoint, or it is truncated or corrupt."""
+
+
+def _corrupt(name, err) -> CorruptCheckpointError:
+    return CorruptCheckpointError(
         f'Checkpoint {name} could not be read: it is not a torch checkpoint, or it is truncated or '
         f'corrupt. Download or save it again. ({type(err).__name__}: {err})'
     )

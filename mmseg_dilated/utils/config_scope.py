@@ -11,14 +11,15 @@ A user's config inherits ours by package scope, as it inherits mmseg's with ``mm
 mmengine 0.10.7 resolves ``pkg::path`` only for the packages of its own ``MODULE2PACKAGE`` table,
 and it resolves ``_base_`` before it runs the config's ``custom_imports``, so ``import
 mmseg_dilated`` (which every tool of ours does before it reads a config) teaches mmengine's
-``Config`` the scope (:mod:`mmseg_dilated.host_patches`, "config_scope"). The configs behind the scope are written for
+``Config`` the scope (:mod:`mmseg_dilated.host_patches`, "config_scope"). The configs behind the
+scope are written for
 mmseg's registries (``default_scope = 'mmseg'``; every component of this package is registered into
 mmseg's), so their model and dataset dicts take mmseg's scope, as those of an ``mmseg::`` base do.
 """
 
+import copy
 import os
 import os.path as osp
-import copy
 from typing import List, Optional, Sequence
 
 from mmengine.config import Config
@@ -28,6 +29,7 @@ __all__ = [
     'configs_root',
     'list_configs',
     'resolve_config_path',
+    'resolve_module_scope',
     'load_config',
     'as_config',
 ]
@@ -84,6 +86,34 @@ def resolve_config_path(path: str) -> str:
             '`mmseg-dilated configs` lists the shipped ones.'
         )
     return full
+
+
+def resolve_module_scope(cfg_path: str) -> Optional[str]:
+    """``pkg::REL`` found among the configs of the importable module ``pkg``; None when ``pkg``
+    is not an importable module.
+
+    For a host whose mmengine looks the package of a scope up by OpenMMLab's distribution name:
+    onedl-mmengine 0.10.12 maps ``mmseg`` to the distribution ``mmsegmentation`` and refuses
+    ``mmseg::`` with ``ModuleNotFoundError: mmsegmentation is not installed`` when the module
+    ``mmseg`` comes from ``onedl-mmsegmentation``. Both distributions ship their configs in the
+    module's folder (``mmseg/.mim/configs``), so the file is looked up there with mmengine's own
+    helpers, as mmengine does once it has the folder (the metafile first, then the path itself).
+    """
+    import importlib.util
+
+    from mmengine.config.utils import _get_external_cfg_base_path, _get_external_cfg_path
+
+    scope, sep, rel = cfg_path.partition('::')
+    if not sep or not scope.isidentifier():
+        return None
+    spec = importlib.util.find_spec(scope)
+    if spec is None or spec.origin is None:
+        return None
+    package_path = osp.dirname(spec.origin)
+    try:
+        return _get_external_cfg_path(package_path, rel)
+    except ValueError:  # not in the metafile: a _base_ file
+        return _get_external_cfg_base_path(package_path, rel)
 
 
 def load_config(path: str, options: Sequence[str] = ()) -> Config:

@@ -8,12 +8,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmseg_dilated.analysis.receptive_field import (
-    dilation_sampling_grids,
-    effective_receptive_field,
-    erf_radius,
-    trace_receptive_fields,
-)
+from mmseg_dilated.analysis.effective_receptive_field import effective_receptive_field, erf_radius
+from mmseg_dilated.analysis.gridding import dilation_sampling_grids
+from mmseg_dilated.analysis.receptive_field import trace_receptive_fields
 from mmseg_dilated.models.backbones import DRN
 from mmseg_dilated.models.decode_heads import ContextHead
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmseg_dilated.utils import safe_load
 from mmseg_dilated.apis.launch import check_pretrained_paths
+from mmseg_dilated.utils import safe_load
 
 from _helpers import REPO, run_script, run_tool
 
@@ -33,11 +33,11 @@ def test_a_file_that_is_no_checkpoint_is_called_so(tmp_path):
     [
         (
             'aspp/aspp_drn-c-26_8xb4-23k_cityscapes-896x896.py',
-            'drn2mmseg.py drn_c_26-ddedf421.pth pretrain/drn_c_26_mmseg.pth',
+            'drn2mmseg drn_c_26-ddedf421.pth pretrain/drn_c_26_mmseg.pth',
         ),
         (
             'context/context-basic_drn-d-105_8xb2-92k_cityscapes-840x840.py',
-            'drn2mmseg.py drn_d_105-12b40979.pth pretrain/drn_d_105_mmseg.pth',
+            'drn2mmseg drn_d_105-12b40979.pth pretrain/drn_d_105_mmseg.pth',
         ),
     ],
 )

@@ -7,9 +7,9 @@ from mmengine.dataset import ConcatDataset, RepeatDataset
 from torch.utils.data import ConcatDataset as TorchConcat
 
 import mmseg_dilated  # noqa: F401
-from mmseg_dilated.datasets.context_shapes import ContextShapesDataset
 from mmseg_dilated.apis.model_builder import build_segmentor
 from mmseg_dilated.datasets.builder import build_dataset_from_config, unwrap_dataset
+from mmseg_dilated.datasets.context_shapes import ContextShapesDataset
 
 from _helpers import REPO, TINY_CONFIG, tiny_config_at
 

@@ -7,13 +7,13 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmseg_dilated.datasets.builder import unwrap_dataset
 from mmseg_dilated.apis.num_classes import (
     NumClassesError,
     check_checkpoint_classes,
     check_num_classes,
     dataset_classes,
 )
+from mmseg_dilated.datasets.builder import unwrap_dataset
 
 from _helpers import REPO, TINY_CONFIG, run_tool
 

@@ -32,13 +32,14 @@ EXPECTED_CONFIGS = {
     '': 5,
     'aspp': 5,
     'context': 9,
+    'fcn_drn': 4,
     'pspnet': 1,
     'hdc': 2,
     'multiscale': 2,
     'staged': 7,
 }
 # One folder per method, each with a README.md and a metafile.yaml in mmseg's form.
-METHOD_FOLDERS = ('aspp', 'context', 'hdc', 'multiscale', 'pspnet', 'staged')
+METHOD_FOLDERS = ('aspp', 'context', 'fcn_drn', 'hdc', 'multiscale', 'pspnet', 'staged')
 # The README's short names: full configs, or thin aliases of a zoo config.
 SHORT_NAMES = {
     'context_toy.py': None,
@@ -281,10 +282,10 @@ def drn_cityscapes_configs():
 
 def test_drn_cityscapes_configs_follow_the_authors_recipe():
     names = drn_cityscapes_configs()
-    # context C-26/D-22/D-38/D-105 + focal, ASPP C-26/D-22/D-38/D-105, PSPNet D-38; configs of
-    # other folders built on them are held to the same recipe
-    ours = [n for n in names if n.split('/')[0] in ('aspp', 'context', 'pspnet')]
-    assert len(ours) == 10, ours
+    # DRNSeg C-26/D-22/D-38/D-105, context C-26/D-22/D-38/D-105 + focal, ASPP C-26/D-22/D-38/D-105,
+    # PSPNet D-38; configs of other folders built on them are held to the same recipe
+    ours = [n for n in names if n.split('/')[0] in ('aspp', 'context', 'fcn_drn', 'pspnet')]
+    assert len(ours) == 14, ours
     for name in names:
         cfg = load(name)
         recipe = DRN_RECIPES['d-105' if cfg.model.backbone.depth == 105 else 'basic']
@@ -329,13 +330,14 @@ def test_drn_cityscapes_configs_follow_the_authors_recipe():
                 'PackSegInputs',
             ], name
         else:
-            # segment.py's order: RandomRotate, RandomScale, RandomCrop, RandomHorizontalFlip;
-            # RandomScale(s) draws from [1 / s, s]
+            # segment.py's order: RandomRotate, RandomScale, RandomCrop (which pads a short image
+            # first: CenterPad), RandomHorizontalFlip; RandomScale(s) draws from [1 / s, s]
             assert kinds == [
                 'LoadImageFromFile',
                 'LoadAnnotations',
                 'RandomRotate',
                 'RandomResize',
+                'CenterPad',
                 'RandomCrop',
                 'RandomFlip',
                 'PackSegInputs',
@@ -351,10 +353,12 @@ def test_drn_cityscapes_configs_follow_the_authors_recipe():
 def test_drn_d_105_configs_checkpoint():
     """840x840 at 2 per GPU needs more than 12 GB without checkpointing (fyu/drn README.md)."""
     names = [n for n in drn_cityscapes_configs() if 'drn-d-105' in n]
-    assert len(names) == 2, names
+    assert len(names) == 3, names
     for name in names:
         cfg = load(name)
-        assert cfg.model.backbone.with_cp and cfg.model.decode_head.with_cp, name
+        head = cfg.model.decode_head
+        # DRNSeg's 1x1 classifier (FCNHead without convs) has nothing to checkpoint
+        assert cfg.model.backbone.with_cp and (head.type == 'FCNHead' or head.with_cp), name
 
 
 def test_dilated_vgg_config_follows_the_paper_and_its_release():
@@ -398,8 +402,10 @@ def test_pspnet_auxiliary_head_as_mmseg():
         )
     )
     theirs = mmseg_psp.model.auxiliary_head
-    for key in ('type', 'num_convs', 'concat_input', 'dropout_ratio', 'loss_decode'):
+    for key in ('type', 'num_convs', 'concat_input', 'dropout_ratio'):
         assert ours.auxiliary_head[key] == theirs[key], key
+    # the same loss, averaged over the valid pixels as the DRN recipe's (fyu/drn segment.py)
+    assert ours.auxiliary_head.loss_decode == dict(theirs.loss_decode, avg_non_ignore=True)
     # on DRN level 5 (dilation 2, 256 channels), as mmseg's on ResNet-D8's stage 3 (dilation 2)
     backbone = MODELS.build(dict(ours.backbone, init_cfg=None))
     level = ours.backbone.out_indices[ours.auxiliary_head.in_index]

@@ -1,6 +1,8 @@
-"""Exact resume and crash-safe checkpoints (ResumableCheckpointHook, tools/train.py --resume) on
-configs/context_toy.py as shipped (dropout, augmentation in the main process, AdamW, validation),
-run for 30 iterations with checkpoints and validation every 10 (tests/data/resume_toy.py).
+"""Exact resume and crash-safe checkpoints (ResumableCheckpointHook, FastResumeIterBasedTrainLoop,
+tools/train.py --resume) on configs/context_toy.py as shipped (dropout, augmentation, AdamW,
+validation), run for 30 iterations with checkpoints and validation every 10
+(tests/data/resume_toy.py); data loaded in the main process, or by 2 workers (persistent or not),
+and resumed without replay or with mmengine's.
 
 The reference is the same run without interruption: after a SIGKILL and a resume, the final
 weights, the optimizer state and every logged loss must equal it bit for bit."""
@@ -82,6 +84,53 @@ def test_resume_after_sigkill_is_bit_exact(runs):
     reference, resumed = _losses(runs / 'work_ref'), _losses(work)
     assert sorted(reference) == list(range(1, 31))
     assert resumed == reference  # iterations 1-21 from the killed run, 21-30 from the resumed one
+
+
+def _workers(persistent):
+    return [
+        '--cfg-options',
+        'train_dataloader.num_workers=2',
+        f'train_dataloader.persistent_workers={persistent}',
+    ]
+
+
+@pytest.mark.slow
+def test_workers_do_not_change_the_training(runs):
+    """Each sample's augmentation depends on its place in the sampler's stream alone
+    (SampleSeededDataset), so 2 data-loader workers train what the main process trains."""
+    assert_ok(_train(runs, CONFIG, 'work_workers', *_workers(True)), 'the run with 2 workers')
+    _assert_same_checkpoint(
+        runs / 'work_ref' / 'iter_30.pth', runs / 'work_workers' / 'iter_30.pth'
+    )
+    assert _losses(runs / 'work_workers') == _losses(runs / 'work_ref')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('persistent', [False, True])
+def test_resume_with_two_workers_is_bit_exact(runs, persistent):
+    work = f'work_kill_workers_{persistent}'
+    proc = _train(runs, osp.join(DATA, 'resume_toy_killed.py'), work, *_workers(persistent))
+    assert proc.returncode == -signal.SIGKILL, proc.stdout[-3000:]
+    out = assert_ok(_train(runs, CONFIG, work, '--resume', *_workers(persistent)), 'resuming')
+    assert 'Resuming at iteration 20: the train sampler starts after the 160 samples' in out
+    _assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', runs / work / 'iter_30.pth')
+    assert _losses(runs / work) == _losses(runs / 'work_ref')
+
+
+@pytest.mark.slow
+def test_mmengines_replay_resumes_bit_exact_too(runs):
+    """train_cfg.type='IterBasedTrainLoop': mmengine's replay of the trained batches, with
+    ResumableCheckpointHook restoring the generators after it (num_workers=0)."""
+    stock = ['--cfg-options', 'train_cfg.type=IterBasedTrainLoop']
+    assert_ok(_train(runs, CONFIG, 'work_stock_ref', *stock), 'the uninterrupted run')
+    proc = _train(runs, osp.join(DATA, 'resume_toy_killed.py'), 'work_stock', *stock)
+    assert proc.returncode == -signal.SIGKILL, proc.stdout[-3000:]
+    out = assert_ok(_train(runs, CONFIG, 'work_stock', '--resume', *stock), 'resuming')
+    assert 'Advance dataloader 20 steps' in out and 'Resuming at iteration' not in out
+    _assert_same_checkpoint(
+        runs / 'work_stock_ref' / 'iter_30.pth', runs / 'work_stock' / 'iter_30.pth'
+    )
+    assert _losses(runs / 'work_stock') == _losses(runs / 'work_stock_ref')
 
 
 def test_kill_inside_a_save_leaves_the_previous_checkpoint(runs):

@@ -71,11 +71,13 @@ def test_runner_checkpoint_needs_the_allow_list(tmp_path):
 
 def test_local_loader_is_the_safe_one():
     # Ours, under mmengine's own names (mmengine's tests look its loaders up by name).
-    for path, name in (('work/iter_4.pth', 'load_from_local'), ('https://x/y.pth', 'load_from_http')):
+    for path, name in (
+        ('work/iter_4.pth', 'load_from_local'),
+        ('https://x/y.pth', 'load_from_http'),
+    ):
         loader = CheckpointLoader._get_checkpoint_loader(path)
         assert loader.__name__ == name
         assert loader.__module__ == 'mmseg_dilated.host_patches'
-
 
 
 def test_planted_object_is_refused_and_does_not_run(tmp_path):

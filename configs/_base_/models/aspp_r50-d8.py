@@ -2,7 +2,9 @@
 # the paper has it (DilatedASPPHead: 1x1 fusion, 256 channels, rates 12, 24, 36 from output_stride);
 # mmseg's deeplabv3_r50-d8 differs only in the head (ASPPHead: 3x3 fusion, 512 channels).
 # Backbone, auxiliary FCNHead and ImageNet weights come from mmseg's own deeplabv3_r50-d8 base;
-# only the decode head (and the class count, 21 for VOC) is replaced.
+# only the decode head (and the class count, 21 for VOC) is replaced. The loss stays mmseg's,
+# averaged over all pixels, ignored ones included (avg_non_ignore=False), as in the mmseg config
+# whose figure it compares with.
 _base_ = 'mmseg::_base_/models/deeplabv3_r50-d8.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(

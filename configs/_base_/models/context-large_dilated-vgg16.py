@@ -4,7 +4,9 @@
 # Padding: the front-end uses 'same' padding (the release's 186 px reflection pad + valid convs does
 # not fit mmseg's crop/pad pipeline); the context module follows the VOC release: unpadded layers
 # on score maps zero-padded once by the module's margin (33), i.e. padding='valid', pad_input=True.
-# Neither part has norm layers, so there is no SyncBN to set.
+# Neither part has norm layers, so there is no SyncBN to set. The loss is averaged over the valid
+# pixels, as the release's SoftmaxWithLoss (fyu/dilation network.py l. 50-53: ignore_label 255,
+# normalization VALID): avg_non_ignore=True.
 # ImageNet weights, from torchvision's vgg16-397923af.pth:
 #   python tools/model_converters/vgg2mmseg.py vgg16-397923af.pth pretrain/vgg16_dilated.pth
 data_preprocessor = dict(
@@ -40,7 +42,9 @@ model = dict(
         # fc7 already ends in dropout 0.5: no second dropout before the classifier.
         dropout_ratio=0.0,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0, avg_non_ignore=True
+        ),
     ),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'),

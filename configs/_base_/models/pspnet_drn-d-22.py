@@ -3,6 +3,8 @@
 # weight 0.4) on DRN level 5 (index 4: 256 channels at dilation 2), the level that plays ResNet-D8's
 # stage 3 (dilation 2), where mmseg's pspnet_r50-d8 hangs it. Leaves pick the DRN variant and its
 # pretrained weights; a Bottleneck variant (DRN-D-54/105) must set auxiliary_head.in_channels=1024.
+# Dropout 0.1 and the N(0, 0.01) classifier init are mmseg's PSPNet heads'; both losses are averaged
+# over the valid pixels as the DRN authors' (fyu/drn segment.py l. 351), avg_non_ignore=True.
 _base_ = './fcn_drn-d-22.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
@@ -18,7 +20,9 @@ model = dict(
         num_classes=19,
         norm_cfg=norm_cfg,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0, avg_non_ignore=True
+        ),
     ),
     auxiliary_head=dict(
         type='FCNHead',
@@ -31,6 +35,8 @@ model = dict(
         num_classes=19,
         norm_cfg=norm_cfg,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4),
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4, avg_non_ignore=True
+        ),
     ),
 )

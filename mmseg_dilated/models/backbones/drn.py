@@ -245,7 +245,7 @@ class DRN(FrozenNormEvalMixin, BaseModule):
     This backbone implements `Dilated Residual Networks
     <https://arxiv.org/abs/1705.09914>`_ (Yu, Koltun and Funkhouser, CVPR
     2017) with the module layout of the authors' release, so that their
-    checkpoints load after ``tools/model_converters/drn2mmseg.py`` (which
+    checkpoints load after ``mmseg-dilated drn2mmseg`` (which
     only renames DRNSeg keys and drops the classifier).
 
     Architectures (one table, :attr:`arch_settings`):

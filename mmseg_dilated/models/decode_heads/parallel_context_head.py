@@ -1,4 +1,4 @@
-"""Parallel multi-scale context block (the seed tutorials' variant)."""
+"""Parallel multi-scale context block: dilated 3x3 branches side by side, fused by a 1x1 conv."""
 
 import torch
 import torch.nn as nn

@@ -11,6 +11,8 @@ from mmseg.models.losses.utils import get_class_weight, weight_reduce_loss
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ...utils.labels import stray_label_mask
+
 # (1 - p_t) is clamped to at least this before the power: with confident
 # logits (e.g. +-1e4) p_t rounds to exactly 1, and d/dx x**gamma at x = 0 is
 # infinite for gamma < 1, which would turn the zero upstream gradient into NaN.
@@ -32,7 +34,7 @@ def _per_class_vector(
 
 def _check_labels(label: Tensor, valid: Tensor, num_classes: int, ignore_index: int) -> None:
     """Fail loudly on labels that would otherwise index out of range."""
-    bad = valid & ((label < 0) | (label >= num_classes))
+    bad = valid & stray_label_mask(label, num_classes, ignore_index)
     if bad.any():
         values = torch.unique(label[bad]).tolist()
         shown = values[:10] + (['...'] if len(values) > 10 else [])
