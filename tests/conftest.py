@@ -13,6 +13,7 @@ def pytest_collection_modifyitems(config, items):
     run in one worker, so its module-scoped fixtures are built once; every test that uses the
     session's trained toy models (every test of a file that has one) joins one group, so the session
     trains them once. Without xdist the marks do nothing."""
+
     def file_of(item):
         return item.nodeid.split('::', 1)[0]
 

@@ -53,7 +53,7 @@ START=$SECONDS
     >"$WORK/pytest.log" 2>&1
 PYTEST_RC=$?
 tail -n 30 "$WORK/pytest.log" | grep -E '^(FAILED|ERROR) ' || true
-SUMMARY="$(grep -E '^=+ .*(passed|failed|error|skipped).* in [0-9.]+s' "$WORK/pytest.log" | tail -n 1 |
+SUMMARY="$(grep -E '(passed|failed|error|skipped).* in [0-9.]+s' "$WORK/pytest.log" | tail -n 1 |
     sed -E 's/^=+ //; s/ =+$//')"
 echo "[hosts] suite: ${SUMMARY:-no summary, see $WORK/pytest.log} ($((SECONDS - START)) s)"
 

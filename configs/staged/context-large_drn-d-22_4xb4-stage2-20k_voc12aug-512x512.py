@@ -43,7 +43,7 @@ max_iters = 20000
 param_scheduler = [
     dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters, by_epoch=False)
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=4000)
+train_cfg = dict(max_iters=max_iters, val_interval=4000)
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4000))
 # The recipe's effective batch (4 GPUs x 4), for training on fewer GPUs.
 auto_scale_lr = dict(enable=False, base_batch_size=16)

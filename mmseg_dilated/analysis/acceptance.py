@@ -24,6 +24,7 @@ minute and it cannot rot. Nothing of a CPU run stands for a GPU's figures.
 import copy
 import os.path as osp
 import tempfile
+import time
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -105,19 +106,26 @@ def dry_runs(
     iters: int,
     warmup: int,
     options: Sequence[str] = (),
+    budget_s: Optional[float] = None,
     say=print,
 ) -> List[dict]:
     """One :func:`~.dry_run.dry_run` per config and precision (fp32, and AMP on CUDA); a config
-    that fails is a row with its error, not the end of the run."""
+    that fails is a row with its error, not the end of the run. After ``budget_s`` seconds no new
+    dry run starts (the rows left say so), which bounds the acceptance run's time."""
     from .dry_run import dry_run
 
     rows = []
     data_dir = tempfile.mkdtemp(prefix='mmseg-dilated-acceptance-data-')
+    deadline = None if budget_s is None else time.monotonic() + budget_s
     for config in configs:
         for amp in (False, True):
             row = dict(config=config, amp=amp)
             if amp and device != 'cuda':
                 row['skipped'] = "AMP needs CUDA (mmengine's AmpOptimWrapper)"
+                rows.append(row)
+                continue
+            if deadline is not None and time.monotonic() > deadline:
+                row['skipped'] = f'not run: the {budget_s:.0f} s budget of the dry runs was spent'
                 rows.append(row)
                 continue
             say(f'dry run: {config}{" --amp" if amp else ""}')
@@ -195,7 +203,12 @@ def _logits(out) -> np.ndarray:
 
 
 def inference_paths(
-    device: str, size: int, repeats: int, models: Optional[Sequence[str]] = None, say=print
+    device: str,
+    size: int,
+    repeats: int,
+    models: Optional[Sequence[str]] = None,
+    budget_s: Optional[float] = None,
+    say=print,
 ) -> dict:
     """Latency, parity with eager fp32, and ratio to DeepLabV3 R-50-D8 of every model and path.
 
@@ -204,20 +217,24 @@ def inference_paths(
         size (int): Square input side.
         repeats (int): Timed calls per model and path (the median is reported).
         models (Sequence[str], optional): Names of ``MODEL_SPECS``. Default: every default model.
+        budget_s (float, optional): No new model starts after this many seconds (the reference,
+            measured first, always runs). Default: None.
     """
     from torch.utils.benchmark import Timer
 
     from .benchmark.paths import agreement
     from .benchmark.specs import DEFAULT_MODELS, REFERENCE, build_model, model_label
 
-    models = list(models or DEFAULT_MODELS)
-    if REFERENCE not in models:
-        models.append(REFERENCE)
+    models = [REFERENCE] + [m for m in (models or DEFAULT_MODELS) if m != REFERENCE]
+    deadline = None if budget_s is None else time.monotonic() + budget_s
     paths = _paths(device)
     x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)).to(device)
-    rows = []
+    rows, skipped = [], []
     with tempfile.TemporaryDirectory() as workdir, torch.no_grad():
         for name in models:
+            if deadline is not None and time.monotonic() > deadline:
+                skipped.append(name)
+                continue
             say(f'inference: {model_label(name)}')
             segmentor = build_model(name).to(device)
             reference = None
@@ -237,7 +254,7 @@ def inference_paths(
     base = next(r['latency_ms'] for r in rows if r['model'] == REFERENCE and r['path'] == 'eager')
     for row in rows:
         row['vs_deeplabv3'] = row['latency_ms'] / base
-    return dict(device=device, size=size, repeats=repeats, paths=paths, rows=rows)
+    return dict(device=device, size=size, repeats=repeats, paths=paths, rows=rows, skipped=skipped)
 
 
 def _mib(value) -> str:
@@ -251,18 +268,37 @@ def markdown(env: dict, runs: Sequence[dict], inference: dict, command: str) -> 
         '',
         f'Written by `{command}`.',
         '',
+    ]
+    if env['device'] == 'CPU':
+        lines += [
+            'CPU mode, on tiny inputs: it proves that the steps run; not measured on a GPU, and '
+            'none of these figures stands for a GPU.',
+            '',
+        ]
+    lines += [
         '| Environment | |',
         '| --- | --- |',
     ]
-    for key in ('device', 'capability', 'memory_gib', 'torch', 'torch_cuda', 'cudnn', 'mmcv',
-                'mmcv_cuda', 'mmcv_ops', 'mmengine', 'mmseg'):
+    for key in (
+        'device',
+        'capability',
+        'memory_gib',
+        'torch',
+        'torch_cuda',
+        'cudnn',
+        'mmcv',
+        'mmcv_cuda',
+        'mmcv_ops',
+        'mmengine',
+        'mmseg',
+    ):
         value = env.get(key)
         value = f'{value:.1f}' if isinstance(value, float) else value
         lines.append(f'| {key} | {value if value is not None else "-"} |')
     lines += [
         '',
-        '| Config | AMP | Fits | Train peak (GiB) | Val peak (GiB) | Capacity (GiB) | Step (s/iter) '
-        '| Loader (s/batch per worker) | Data-bound | Projected (h) |',
+        '| Config | AMP | Fits | Train peak (GiB) | Val peak (GiB) | Capacity (GiB) '
+        '| Step (s/iter) | Loader (s/batch per worker) | Data-bound | Projected (h) |',
         '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ]
     for row in runs:
@@ -278,8 +314,9 @@ def markdown(env: dict, runs: Sequence[dict], inference: dict, command: str) -> 
             f'| {name} | {amp} | {"yes" if r["verdict"]["fits"] else "NO"} '
             f'| {_mib(r["memory"]["train_needed_mib"])} | {_mib(r["memory"]["val_needed_mib"])} '
             f'| {_mib(r["device"]["capacity_mib"])} | {r["time"]["step_s"]:.3f} '
-            f'| {r["time"]["loader_per_worker_s"]:.3f} | {"yes" if r["time"]["data_bound"] else "no"}'
-            f' | {"-" if total is None else f"{total / 3600:.1f}"} |'
+            f'| {r["time"]["loader_per_worker_s"]:.3f} '
+            f'| {"yes" if r["time"]["data_bound"] else "no"} '
+            f'| {"-" if total is None else f"{total / 3600:.1f}"} |'
         )
     lines += [
         '',
@@ -290,6 +327,8 @@ def markdown(env: dict, runs: Sequence[dict], inference: dict, command: str) -> 
         '| Argmax agreement |',
         '| --- | --- | --- | --- | --- | --- |',
     ]
+    if inference.get('skipped'):
+        lines.insert(len(lines) - 4, f'Not run (time budget): {", ".join(inference["skipped"])}.')
     for row in inference['rows']:
         agree = '-' if row['argmax_agreement'] is None else f'{row["argmax_agreement"]:.2%}'
         lines.append(

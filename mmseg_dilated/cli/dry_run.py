@@ -61,6 +61,7 @@ def parse_args(argv=None):
         help="skip memory_estimate's figure (one more training step on CPU)",
     )
     p.add_argument('--json', metavar='PATH', help='also write the report as JSON')
+    p.add_argument('--markdown', action='store_true', help='print the table as Markdown')
     p.add_argument(
         '--cfg-options',
         nargs='+',
@@ -95,7 +96,16 @@ def rows(report) -> list:
     )
     out = [
         ('Config', run['config']),
-        ('Device', f'{dev["name"]} ({dev["type"]}, {dev["torch_threads"]} torch threads)'),
+        (
+            'Device',
+            f'{dev["name"]} ({dev["torch_threads"]} torch threads'
+            + (
+                f'; load average {dev["load_average"]:.1f} on {dev["cpus"]} CPUs at the start)'
+                if dev.get('load_average') is not None
+                else ')'
+            )
+            + ('; not measured on a GPU' if dev['type'] == 'cpu' else ''),
+        ),
         (
             'Run',
             f'{run["gpus"]} GPU(s) x {run["batch_per_gpu"]} x {run["accumulation"]} accumulated ='
@@ -202,7 +212,8 @@ def rows(report) -> list:
 
 
 def table(report, markdown: bool = False) -> str:
-    t = PrettyTable(['Dry run', 'Result'], align='l', max_width=100)
+    # a Markdown row is one line: wrap only the terminal's table
+    t = PrettyTable(['Dry run', 'Result'], align='l', **({} if markdown else dict(max_width=100)))
     t.add_rows(rows(report))
     if markdown:
         from prettytable import TableStyle
@@ -234,7 +245,7 @@ def main(argv=None):
         )
     for line in report['run']['plan']:
         print(line)
-    print(table(report))
+    print(table(report, args.markdown))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(report, f, indent=2)

@@ -60,10 +60,10 @@ def main(argv=None):
     import mmseg_dilated  # noqa: F401  (registers models; safe checkpoint loading)
     from mmseg_dilated.apis import (
         check_dataset_paths,
-        cpu_distributed_options,
         run_mmseg_tool,
     )
     from mmseg_dilated.apis.config_check import check_config
+    from mmseg_dilated.apis.launch import distributed_options
     from mmseg_dilated.apis.num_classes import check_checkpoint_classes, check_num_classes
     from mmseg_dilated.cli.errors import exit_on_error
     from mmseg_dilated.utils import load_config, resolve_config_path, safe_load
@@ -82,7 +82,7 @@ def main(argv=None):
         check_checkpoint_classes(
             cfg, safe_load(args.checkpoint, map_location='cpu'), args.checkpoint
         )
-    options += cpu_distributed_options(args.launcher)
+    options += distributed_options(args.launcher, cfg)
     if args.infer_path != 'eager':
         options += [
             'default_hooks.inference_path.type=InferencePathHook',

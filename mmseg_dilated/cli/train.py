@@ -165,10 +165,6 @@ def main(argv=None):
         check_num_classes(cfg, ('train_dataloader', 'val_dataloader'))
         if not args.resume:
             check_pretrained_paths(cfg)
-        # one training per work dir: global rank 0 takes the lock before any process group
-        # starts, and holds it until this process ends, however it ends
-        if _launcher_rank(args.launcher) == 0:
-            WorkDirLock(_work_dir(cfg, config, args.work_dir)).acquire()
         dist_options = distributed_options(args.launcher, cfg)
     # one process reads the data; if it stops, torchrun stops the others
     if args.check_data and os.environ.get('RANK', '0') == '0':
@@ -179,6 +175,12 @@ def main(argv=None):
                 'error: --check-data found problems in the data (listed above); fix them, '
                 'or train without --check-data.'
             )
+    # one training per work dir: global rank 0 takes the lock (after the checks, so a refused run
+    # leaves no work dir behind) before any process group starts, and holds it until this
+    # process ends, however it ends
+    if _launcher_rank(args.launcher) == 0:
+        with exit_on_error():
+            WorkDirLock(_work_dir(cfg, config, args.work_dir)).acquire()
     restart = int(os.environ.get('TORCHELASTIC_RESTART_COUNT', '0'))
     if restart:
         # torchrun restarted the workers after a failure: continue from the last checkpoint,

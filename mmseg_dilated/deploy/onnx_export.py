@@ -50,7 +50,17 @@ class SegmentorForExport(nn.Module):
         preprocessor = segmentor.data_preprocessor
         self.segmentor = segmentor
         self.argmax = argmax
-        self.swap_channels = bool(getattr(preprocessor, 'channel_conversion', False))
+        # mmseg 1.2.2 names the BGR -> RGB flag ``channel_conversion``, OneDL's mmseg 1.4
+        # ``_channel_conversion``: a graph without the swap would run silently on the wrong order
+        for name in ('channel_conversion', '_channel_conversion'):
+            if hasattr(preprocessor, name):
+                self.swap_channels = bool(getattr(preprocessor, name))
+                break
+        else:
+            raise ValueError(
+                f'{type(preprocessor).__name__} has no channel_conversion flag: cannot tell '
+                'whether the exported graph must swap BGR to RGB'
+            )
         normalize = getattr(preprocessor, '_enable_normalize', False)
         self.register_buffer(
             'mean', preprocessor.mean.clone() if normalize else torch.zeros(3, 1, 1)

@@ -19,19 +19,26 @@ stays available with ``train_cfg=dict(type='IterBasedTrainLoop')``.
 
 import copy
 import logging
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmengine.dataset import InfiniteSampler
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 from mmseg.registry import DATA_SAMPLERS, LOOPS
+from torch.utils.data import DataLoader
 
+from ..utils.errors import UserError
 from .resumable_sampler import ResumableInfiniteSampler
 from .sample_seeded_dataset import SampleSeededDataset
 
-__all__ = ['FastResumeIterBasedTrainLoop', 'fast_resume_dataloader']
+__all__ = ['FastResumeIterBasedTrainLoop', 'FastResumeLoaderError', 'fast_resume_dataloader']
 
 _STOCK_LOOP = "train_cfg=dict(type='IterBasedTrainLoop') (mmengine's replay of the trained batches)"
+
+
+class FastResumeLoaderError(UserError, ValueError):
+    """The training data loader cannot start at a given sample."""
 
 
 def _sampler_class(sampler_type):
@@ -46,11 +53,12 @@ def fast_resume_dataloader(dataloader: dict) -> dict:
     subclass :class:`ResumableInfiniteSampler` (same arguments).
 
     Raises:
-        ValueError: the loader cannot be positioned: another sampler, or a ``batch_sampler``.
+        FastResumeLoaderError: the loader cannot be positioned: another sampler, or a
+            ``batch_sampler``.
     """
     dataloader = copy.copy(dataloader)
     if dataloader.get('batch_sampler') is not None:
-        raise ValueError(
+        raise FastResumeLoaderError(
             'FastResumeIterBasedTrainLoop resumes by starting the sampler after the samples '
             'already trained on, counted as iterations x batch_size, so train_dataloader needs '
             f'batch_size and no batch_sampler (it has batch_sampler={dataloader["batch_sampler"]}).'
@@ -61,7 +69,7 @@ def fast_resume_dataloader(dataloader: dict) -> dict:
     if sampler_cls is InfiniteSampler:
         sampler['type'] = ResumableInfiniteSampler
     elif not (isinstance(sampler_cls, type) and issubclass(sampler_cls, ResumableInfiniteSampler)):
-        raise ValueError(
+        raise FastResumeLoaderError(
             'FastResumeIterBasedTrainLoop resumes by starting the sampler after the samples '
             'already trained on, which needs a sampler that can start there: '
             "train_dataloader.sampler must be dict(type='ResumableInfiniteSampler', shuffle=...) "
@@ -101,6 +109,14 @@ class _SkipTrainedBatches:
             return None
         return next(self._iterator)
 
+    def skip_iter(self, n: int) -> None:
+        """OneDL's mmengine skips the trained batches with one ``skip_iter(n)`` call instead of
+        ``n`` calls of ``next()``: the sampler moves past them the same way."""
+        if self._skip is None:
+            self._skip = 0
+            if n:
+                self._start_after(n)
+
     def _start_after(self, iterations):
         loop = self._loop
         sampler = loop.dataloader.sampler
@@ -134,12 +150,20 @@ class FastResumeIterBasedTrainLoop(IterBasedTrainLoop):
     Takes the same arguments. Its data loader is built by :func:`fast_resume_dataloader`.
     """
 
-    def __init__(self, runner, dataloader, *args, **kwargs) -> None:
+    def __init__(
+        self,
+        runner,
+        dataloader: Union[DataLoader, Dict],
+        max_iters: int,
+        val_begin: int = 1,
+        val_interval: int = 1000,
+        dynamic_intervals: Optional[List[Tuple[int, int]]] = None,
+    ) -> None:
         if isinstance(dataloader, dict):
             dataloader = fast_resume_dataloader(dataloader)
-        super().__init__(runner, dataloader, *args, **kwargs)
+        super().__init__(runner, dataloader, max_iters, val_begin, val_interval, dynamic_intervals)
         if not hasattr(self.dataloader.sampler, 'set_position') or not self.dataloader.batch_size:
-            raise ValueError(
+            raise FastResumeLoaderError(
                 'FastResumeIterBasedTrainLoop needs a data loader with a batch_size and a '
                 'ResumableInfiniteSampler; the one given has '
                 f'{type(self.dataloader.sampler).__name__} and batch_size '

@@ -7,10 +7,12 @@ schedulers, the message hub and the seed. It leaves two gaps for long runs:
   dropout and data augmentation draw other numbers than the uninterrupted run did (measured on
   ``context_toy.py``: iteration 21's loss already differed after a resume at 20). This hook stores
   every rank's torch (and CUDA), numpy and Python ``random`` states with each checkpoint, and
-  restores them on resume right before the first new batch is loaded, after mmengine has replayed
-  the batches already trained to advance the data loader (with ``num_workers=0`` that replay draws
-  from the same generators). Data-loader workers need nothing saved: mmengine seeds each from
-  (seed, rank, worker id) and the replay feeds them the same batches in the same order. Validation
+  restores them on resume right before the first new batch is loaded. The data pipeline's own
+  draws do not depend on that history: the default loop
+  (:class:`~mmseg_dilated.engine.fast_resume_loop.FastResumeIterBasedTrainLoop`) loads each sample
+  under generators seeded from (seed, epoch, sample index) and starts the sampler after the samples
+  already trained, so data-loader workers need nothing saved (with mmengine's stock loop, its
+  replay of the trained batches feeds them the same batches in the same order instead). Validation
   is made neutral for the training stream (the generators are saved before it and restored after
   it), because mmengine validates after the checkpoint is written, so whatever validation drew
   would otherwise be missing from a resumed run.

@@ -16,7 +16,7 @@ import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmseg_dilated.analysis import benchmark as bench
-from mmseg_dilated.analysis import memory, timing
+from mmseg_dilated.analysis import fresh_process, memory, timing
 from mmseg_dilated.analysis.cost import (
     TensorForward,
     achieved_flops_per_s,
@@ -134,7 +134,7 @@ def test_prints_all_columns_and_targets(tiny_run):
 
 def test_json_numbers(tiny_run, config_file):
     _, res = tiny_run
-    assert set(res) == {'settings', 'cpu', 'matmul', 'models', 'memory', 'targets'}
+    assert set(res) == {'settings', 'cpu', 'cpu_flags', 'matmul', 'models', 'memory', 'targets'}
     assert res['settings']['size'] == 64
     assert res['settings']['paths'] == PATHS
     assert res['settings']['channels_last'] is False
@@ -476,7 +476,7 @@ def test_peak_rss_method_sees_torch_allocations():
         '    x = torch.ones(16 * 2**20)  # 64 MiB, written\n'
         'print(rss.mib if rss.exact else "skip")\n'
     )
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(memory.MMAP_THRESHOLD))
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(fresh_process.MMAP_THRESHOLD))
     out = subprocess.run(
         [sys.executable, '-c', code], env=env, stdout=subprocess.PIPE, text=True, check=True
     ).stdout.split()[-1]

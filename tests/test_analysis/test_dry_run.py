@@ -148,3 +148,23 @@ def test_a_slowed_loader_is_called_data_bound(slow_run):
     assert t['data_bound'] is True
     assert '| Data-bound              | yes: the loader' in proc.stdout
     assert 'raise num_workers to' in proc.stdout
+
+
+def test_synthesised_data_is_shared_between_dry_runs_of_one_dataset(tmp_path):
+    """The acceptance run dry-runs many Cityscapes configs: their samples are written once (the
+    896x896 and 840x840 pipelines read the same files) and reused."""
+    from mmseg_dilated.analysis.dry_run import _synthesise
+    from mmseg_dilated.utils import load_config
+
+    notes, roots = [], []
+    for name in (CITYSCAPES, 'context-basic_drn-d-105_8xb2-92k_cityscapes-840x840.py'):
+        cfg = load_config(f'mmseg_dilated::context/{name}')
+        cfg.train_dataloader.batch_size = 2  # the same count of samples for both
+        assert _synthesise(cfg, str(tmp_path / 'own'), notes, 1, cache=str(tmp_path / 'cache')) == {
+            'train': True,
+            'val': True,
+        }
+        roots.append(cfg.train_dataloader.dataset.data_root)
+    assert roots[0] == roots[1] and roots[0].startswith(str(tmp_path / 'cache'))
+    assert not (tmp_path / 'own').exists()
+    assert notes[0] == notes[2] and notes[0].startswith('train data not prepared: 4 synthesised')

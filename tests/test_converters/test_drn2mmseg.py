@@ -369,7 +369,7 @@ def test_depth_mismatch_is_refused(tmp_path, monkeypatch):
     torch.save(src, tmp_path / 'd38.pth')
     with pytest.raises(SystemExit) as e:
         run_script(monkeypatch, SCRIPT, tmp_path / 'd38.pth', tmp_path / 'out.pth', '--depth', '22')
-    assert '--depth 22 mismatch' in str(e.value) and 'DRN-D-38' in str(e.value)
+    assert 'depth 22 mismatch' in str(e.value) and 'DRN-D-38' in str(e.value)
     assert not (tmp_path / 'out.pth').exists()
     # bottleneck vs basic with the same block counts: D-54 is not D-38
     block, blocks = VARIANTS[('D', 54)]
@@ -379,7 +379,9 @@ def test_depth_mismatch_is_refused(tmp_path, monkeypatch):
 
 def test_arch_mismatch_and_unknown_variant():
     block, blocks = VARIANTS[('C', 26)]
-    with pytest.raises(DRNCheckpointError, match='--arch D expected, but the checkpoint is DRN-C'):
+    with pytest.raises(
+        DRNCheckpointError, match=r"arch 'D' \(DRN-D\) expected, but the checkpoint is DRN-C"
+    ):
         convert_drn(authors_state_dict('C', block, blocks, base=4), arch='D')
     # torchvision ResNet-101 has no DRN-A counterpart
     with pytest.raises(DRNCheckpointError, match='matches no DRN variant'):

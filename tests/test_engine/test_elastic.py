@@ -12,7 +12,6 @@ import textwrap
 import time
 
 import pytest
-import torch
 from mmengine.config import Config
 
 from mmseg_dilated.apis import launch
@@ -21,9 +20,8 @@ from mmseg_dilated.apis.launch import (
     distributed_options,
     process_group_timeout,
 )
-from mmseg_dilated.utils.checkpoint import safe_load
 
-from _helpers import REPO, assert_ok, free_port, run_tool
+from _helpers import REPO, assert_ok, assert_same_checkpoint, free_port, run_tool
 
 DIST_TRAIN = osp.join(REPO, 'tools', 'dist_train.sh')
 DATA = osp.join(REPO, 'tests', 'data')
@@ -44,19 +42,6 @@ def _dist_train(cwd, config, work_dir, **env):
     )
 
 
-def _assert_same_checkpoint(path_a, path_b):
-    a, b = safe_load(str(path_a), 'cpu'), safe_load(str(path_b), 'cpu')
-    assert a['meta']['iter'] == b['meta']['iter']
-    assert a['state_dict'].keys() == b['state_dict'].keys()
-    for name in a['state_dict']:
-        assert torch.equal(a['state_dict'][name], b['state_dict'][name]), name
-    state_a, state_b = a['optimizer']['state'], b['optimizer']['state']
-    assert state_a.keys() == state_b.keys() and len(state_a) > 0
-    for key in state_a:
-        for name, value in state_a[key].items():
-            assert torch.equal(torch.as_tensor(value), torch.as_tensor(state_b[key][name])), name
-
-
 @pytest.mark.slow
 def test_killed_worker_restarts_resumes_and_finishes_bit_exact(tmp_path):
     assert_ok(_dist_train(tmp_path, 'elastic_toy.py', 'ref'), 'the uninterrupted 2-process run')
@@ -69,7 +54,7 @@ def test_killed_worker_restarts_resumes_and_finishes_bit_exact(tmp_path):
     # ... and the restarted workers took it up by themselves
     assert 'Elastic restart 1: resuming from the newest checkpoint of the work dir.' in out
     assert 'resumed epoch: 0, iter: 2' in out
-    _assert_same_checkpoint(tmp_path / 'ref' / 'iter_6.pth', tmp_path / 'elastic' / 'iter_6.pth')
+    assert_same_checkpoint(tmp_path / 'ref' / 'iter_6.pth', tmp_path / 'elastic' / 'iter_6.pth')
 
 
 @pytest.mark.slow

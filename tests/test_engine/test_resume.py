@@ -15,11 +15,10 @@ import signal
 import sys
 
 import pytest
-import torch
 
 from mmseg_dilated.utils.checkpoint import find_resumable_checkpoint, safe_load
 
-from _helpers import REPO, assert_ok, run_tool
+from _helpers import REPO, assert_ok, assert_same_checkpoint, run_tool
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 DATA = osp.join(REPO, 'tests', 'data')
@@ -45,19 +44,6 @@ def _losses(work_dir):
     return losses
 
 
-def _assert_same_checkpoint(path_a, path_b):
-    a, b = safe_load(str(path_a), 'cpu'), safe_load(str(path_b), 'cpu')
-    assert a['meta']['iter'] == b['meta']['iter']
-    assert a['state_dict'].keys() == b['state_dict'].keys()
-    for name in a['state_dict']:
-        assert torch.equal(a['state_dict'][name], b['state_dict'][name]), name
-    state_a, state_b = a['optimizer']['state'], b['optimizer']['state']
-    assert state_a.keys() == state_b.keys() and len(state_a) > 0
-    for key in state_a:
-        for name, value in state_a[key].items():
-            assert torch.equal(torch.as_tensor(value), torch.as_tensor(state_b[key][name])), name
-
-
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
     """The uninterrupted run (work_ref) in a folder of its own, data generated once."""
@@ -80,7 +66,7 @@ def test_resume_after_sigkill_is_bit_exact(runs):
     assert (work / 'last_checkpoint').read_text().endswith('iter_20.pth')
     assert not (work / 'iter_30.pth').exists()
     assert_ok(_train(runs, CONFIG, 'work_kill', '--resume'), 'resuming')
-    _assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', work / 'iter_30.pth')
+    assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', work / 'iter_30.pth')
     reference, resumed = _losses(runs / 'work_ref'), _losses(work)
     assert sorted(reference) == list(range(1, 31))
     assert resumed == reference  # iterations 1-21 from the killed run, 21-30 from the resumed one
@@ -99,9 +85,7 @@ def test_workers_do_not_change_the_training(runs):
     """Each sample's augmentation depends on its place in the sampler's stream alone
     (SampleSeededDataset), so 2 data-loader workers train what the main process trains."""
     assert_ok(_train(runs, CONFIG, 'work_workers', *_workers(True)), 'the run with 2 workers')
-    _assert_same_checkpoint(
-        runs / 'work_ref' / 'iter_30.pth', runs / 'work_workers' / 'iter_30.pth'
-    )
+    assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', runs / 'work_workers' / 'iter_30.pth')
     assert _losses(runs / 'work_workers') == _losses(runs / 'work_ref')
 
 
@@ -113,7 +97,7 @@ def test_resume_with_two_workers_is_bit_exact(runs, persistent):
     assert proc.returncode == -signal.SIGKILL, proc.stdout[-3000:]
     out = assert_ok(_train(runs, CONFIG, work, '--resume', *_workers(persistent)), 'resuming')
     assert 'Resuming at iteration 20: the train sampler starts after the 160 samples' in out
-    _assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', runs / work / 'iter_30.pth')
+    assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', runs / work / 'iter_30.pth')
     assert _losses(runs / work) == _losses(runs / 'work_ref')
 
 
@@ -127,7 +111,7 @@ def test_mmengines_replay_resumes_bit_exact_too(runs):
     assert proc.returncode == -signal.SIGKILL, proc.stdout[-3000:]
     out = assert_ok(_train(runs, CONFIG, 'work_stock', '--resume', *stock), 'resuming')
     assert 'Advance dataloader 20 steps' in out and 'Resuming at iteration' not in out
-    _assert_same_checkpoint(
+    assert_same_checkpoint(
         runs / 'work_stock_ref' / 'iter_30.pth', runs / 'work_stock' / 'iter_30.pth'
     )
     assert _losses(runs / 'work_stock') == _losses(runs / 'work_stock_ref')
@@ -143,7 +127,7 @@ def test_kill_inside_a_save_leaves_the_previous_checkpoint(runs):
     assert (work / 'last_checkpoint').read_text().endswith('iter_10.pth')
     out = assert_ok(_train(runs, CONFIG, 'work_save', '--resume'), 'resuming')
     assert 'resumed epoch: 0, iter: 10' in out
-    _assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', work / 'iter_30.pth')
+    assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', work / 'iter_30.pth')
 
 
 def _broken_work_dir(runs, tmp_path, breakage):
