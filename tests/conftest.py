@@ -8,21 +8,6 @@ import pytest
 from _helpers import REPO, TOY_CONFIGS
 
 
-def pytest_collection_modifyitems(config, items):
-    """With pytest-xdist (``-n 2 --dist loadgroup``, as tools/run_tests.sh runs CI), a file's tests
-    run in one worker, so its module-scoped fixtures are built once; every test that uses the
-    session's trained toy models (every test of a file that has one) joins one group, so the session
-    trains them once. Without xdist the marks do nothing."""
-
-    def file_of(item):
-        return item.nodeid.split('::', 1)[0]
-
-    toy_files = {file_of(i) for i in items if 'toy_runs' in getattr(i, 'fixturenames', ())}
-    for item in items:
-        group = 'toy_runs' if file_of(item) in toy_files else file_of(item)
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope='session')
 def python():
     """The interpreter running the tests: subprocesses use the same environment."""
@@ -46,9 +31,31 @@ def toy_runs(tmp_path_factory, python):
 
     Returns ``{'cwd': folder, name: (last validation mIoU, its step)}``; each run's checkpoints are
     in ``cwd / name[:-3]`` (``iter_2000.pth`` is the last). Shared by every test that needs a
-    trained toy model, so the session trains them once.
+    trained toy model, so the session trains them once: under pytest-xdist the first worker that
+    needs them trains them into the session's shared temporary folder, holding a lock, and the
+    others wait for it and read the same runs.
     """
-    cwd = tmp_path_factory.mktemp('toy_runs')
+    import fcntl
+    import json
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        shared = shared.parent  # the folder all workers of this session share
+    cwd = shared / 'toy_runs_shared'
+    with open(shared / 'toy_runs.lock', 'w') as lock:
+        fcntl.lockf(lock, fcntl.LOCK_EX)
+        done = cwd / 'results.json'
+        if done.is_file():
+            results = json.loads(done.read_text())
+            results['cwd'] = cwd
+            return {k: tuple(v) if k != 'cwd' else v for k, v in results.items()}
+        cwd.mkdir(exist_ok=True)
+        results = _train_toy_runs(cwd, python)
+        done.write_text(json.dumps({k: v for k, v in results.items() if k != 'cwd'}))
+        return results
+
+
+def _train_toy_runs(cwd, python):
     # Generate the data once, before the two runs start.
     subprocess.run(
         [
