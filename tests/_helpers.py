@@ -1,8 +1,10 @@
 """Shared by the tests (importable as `_helpers`: pyproject puts tests/ on sys.path)."""
 
+import json
 import os
 import os.path as osp
 import subprocess
+import sys
 
 import torch
 
@@ -34,6 +36,79 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+def logged_iterations(work_dir):
+    """{iteration: mmengine's record of it (loss, lr, ...)} over every run logged in ``work_dir``
+    (each run's ``*/vis_data/scalars.json``; a resumed run's records replace the first run's)."""
+    records = {}
+    for path in sorted(osp.join(work_dir, d) for d in os.listdir(work_dir)):
+        scalars = osp.join(path, 'vis_data', 'scalars.json')
+        if osp.isfile(scalars):
+            with open(scalars) as f:
+                for line in f:
+                    record = json.loads(line)
+                    if 'loss' in record:
+                        records[record['step']] = record
+    return records
+
+
+def logged_losses(work_dir):
+    """{iteration: loss} over every run logged in ``work_dir`` (see ``logged_iterations``)."""
+    return {step: record['loss'] for step, record in logged_iterations(work_dir).items()}
+
+
+def train(cwd, config, work_dir, *extra):
+    """``tools/train.py config --work-dir work_dir [extra]`` in ``cwd``, one thread, with
+    tests/data importable (the fault-planting hooks of its configs); returns run_tool's result."""
+    return run_tool(
+        [
+            sys.executable,
+            osp.join(REPO, 'tools', 'train.py'),
+            config,
+            '--work-dir',
+            work_dir,
+            *extra,
+        ],
+        cwd,
+        env=dict(PYTHONPATH=osp.join(REPO, 'tests', 'data'), OMP_NUM_THREADS='1'),
+    )
+
+
+def train_two_ranks(cwd, config, work_dir, env, timeout=600):
+    """``tools/train.py config --launcher pytorch`` as two processes (ranks 0 and 1 on this
+    machine, gloo); returns their exit statuses and outputs."""
+    port = str(free_port())
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                osp.join(REPO, 'tools', 'train.py'),
+                config,
+                '--launcher',
+                'pytorch',
+                '--work-dir',
+                work_dir,
+            ],
+            cwd=str(cwd),
+            env=dict(
+                os.environ,
+                PYTHONUNBUFFERED='1',
+                MASTER_ADDR='127.0.0.1',
+                MASTER_PORT=port,
+                WORLD_SIZE='2',
+                RANK=str(rank),
+                LOCAL_RANK=str(rank),
+                **env,
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
+    outs = [p.communicate(timeout=timeout)[0] for p in procs]
+    return [p.returncode for p in procs], outs
 
 
 def assert_ok(proc, what):

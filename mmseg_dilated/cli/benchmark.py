@@ -77,7 +77,7 @@ def run_scaling(args, say):
         progress=say,
     )
     text = format_scaling(results, args.scaling_repeats, bool(args.markdown))
-    _write(args, text, 'Cost against image size')
+    _write(args, text, args.title or 'Cost against image size')
     if args.plot:
         print(f'plot: {scaling.plot_scaling(results, args.plot)}')
     if args.json:
@@ -178,6 +178,7 @@ def parse_args(argv=None):
         help='Markdown tables: printed, or with FILE also written there as a docs page headed by '
         "the command, the date, the CPU's flags and the code's commit",
     )
+    p.add_argument('--title', help="--markdown FILE: the page's title")
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
@@ -227,9 +228,9 @@ def main(argv=None):
     )
     text = format_report(res, bool(args.markdown))
     if args.check:
-        text += '\n\n' + format_targets(res['targets'])
+        text += '\n\n' + format_targets(res['targets'], bool(args.markdown))
     failed = any(v['status'] == 'FAIL' for v in res.get('targets', ()))
-    _write(args, text, 'CPU benchmark', res['cpu_flags'])
+    _write(args, text, args.title or 'CPU benchmark', res['cpu_flags'])
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(res, f, indent=2)

@@ -19,9 +19,9 @@ import argparse
 import os
 import sys
 
-from mmseg_dilated.converters.drn import DRNCheckpointError, convert_drn_checkpoint
-from mmseg_dilated.converters.hashes import WeightHashError, describe_check
-from mmseg_dilated.utils.checkpoint import NotAStateDictError
+from mmseg_dilated.cli.errors import exit_on_error
+from mmseg_dilated.converters.drn import convert_drn_checkpoint
+from mmseg_dilated.converters.hashes import describe_check
 
 
 def parse_args(argv=None):
@@ -50,16 +50,10 @@ def main(argv=None):
     args = parse_args(argv)
     if not os.path.isfile(args.src):
         sys.exit(f'error: {args.src} does not exist.')
-    try:
+    with exit_on_error():  # converters' and the safe loader's errors name the file
         info = convert_drn_checkpoint(
             args.src, args.dst, args.arch, args.depth, args.full_model, not args.no_check_hash
         )
-    except DRNCheckpointError as e:
-        sys.exit(f'error: {args.src}: {e}')
-    except WeightHashError as e:  # the message names the file
-        sys.exit(f'error: {e}')
-    except NotAStateDictError as e:  # the message names the file
-        sys.exit(f'error: {e}')
     head = (
         f', classifier for {info["num_classes"]} classes'
         + (' kept as decode_head.conv_seg' if args.full_model else ' dropped (use --full-model)')

@@ -51,7 +51,7 @@ No GPU config has been trained by this project yet, so no weights are published 
 [the quick start's configs](get_started.md#quick-start) (`context_toy.py`, `frontend_toy.py`) and
 one-line aliases of the configs below (`context_voc.py`, `context_cityscapes.py`,
 `aspp_cityscapes.py`). Memory per GPU of the Cityscapes configs:
-[benchmarks](benchmarks/cpu.md#memory-per-gpu-of-the-cityscapes-configs).
+[benchmarks](benchmarks/cpu.md#memory-per-gpu).
 
 Every config inherits `configs/_base_/default_runtime.py` (mmseg's runtime, `custom_imports` and
 `default_scope`) and mmseg's own dataset and schedule bases through the `mmseg::` prefix; names

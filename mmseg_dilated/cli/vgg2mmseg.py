@@ -15,9 +15,9 @@ import argparse
 import os
 import sys
 
-from mmseg_dilated.converters.hashes import WeightHashError, describe_check
-from mmseg_dilated.converters.vgg import VGGCheckpointError, convert_vgg_checkpoint
-from mmseg_dilated.utils.checkpoint import NotAStateDictError
+from mmseg_dilated.cli.errors import exit_on_error
+from mmseg_dilated.converters.hashes import describe_check
+from mmseg_dilated.converters.vgg import convert_vgg_checkpoint
 
 
 def parse_args(argv=None):
@@ -45,16 +45,10 @@ def main(argv=None):
     args = parse_args(argv)
     if not os.path.isfile(args.src):
         sys.exit(f'error: {args.src} does not exist.')
-    try:
+    with exit_on_error():  # converters' and the safe loader's errors name the file
         info = convert_vgg_checkpoint(
             args.src, args.dst, not args.no_fc, args.full_model, not args.no_check_hash
         )
-    except VGGCheckpointError as e:
-        sys.exit(f'error: {args.src}: {e}')
-    except WeightHashError as e:  # the message names the file
-        sys.exit(f'error: {e}')
-    except NotAStateDictError as e:  # the message names the file
-        sys.exit(f'error: {e}')
     print(
         f'{args.src}: VGG-16{"-BN" if info["norm"] else ""}, fc_channels '
         f'{info["fc_channels"]} -> {args.dst}'

@@ -297,9 +297,13 @@ def convert_drn_checkpoint(
 
     Raises:
         WeightHashError: ``src`` is not the file its name promises.
+        DRNCheckpointError: ``src`` is not a DRN checkpoint (the message names the file).
     """
     check = verify_weight_file(src) if check_hash else None
-    state_dict, info = convert_drn(load_state_dict_file(src), arch, depth, full_model)
+    try:
+        state_dict, info = convert_drn(load_state_dict_file(src), arch, depth, full_model)
+    except DRNCheckpointError as err:  # name the file
+        raise DRNCheckpointError(f'{src}: {err}') from None
     info['hash'] = check
     meta = dict(
         converted_from=str(src),

@@ -156,9 +156,13 @@ def convert_vgg_checkpoint(
 
     Raises:
         WeightHashError: ``src`` is not the file its name promises.
+        VGGCheckpointError: ``src`` is not a VGG-16 checkpoint (the message names the file).
     """
     check = verify_weight_file(src) if check_hash else None
-    state_dict, info = convert_vgg(load_state_dict_file(src), include_fc, full_model)
+    try:
+        state_dict, info = convert_vgg(load_state_dict_file(src), include_fc, full_model)
+    except VGGCheckpointError as err:  # name the file
+        raise VGGCheckpointError(f'{src}: {err}') from None
     info['hash'] = check
     meta = dict(
         converted_from=str(src),

@@ -107,9 +107,13 @@ def test_vgg2mmseg_refuses_and_no_check_hash_skips(tmp_path):
     with pytest.raises(SystemExit) as exc:
         vgg2mmseg.main([str(src), str(tmp_path / 'out.pth')])
     assert 'SHA-256 mismatch' in str(exc.value)
-    # unchecked, the file goes on to the loader, which names the real problem
-    with pytest.raises(RuntimeError, match='truncated or corrupt'):
+    # unchecked, the file goes on to the loader, which names the file and the real problem: an
+    # error exit, no traceback
+    with pytest.raises(SystemExit) as exc:
         vgg2mmseg.main([str(src), str(tmp_path / 'out.pth'), '--no-check-hash'])
+    assert str(exc.value).startswith(f'error: Checkpoint {src} could not be read: ')
+    assert 'truncated or corrupt' in str(exc.value)
+    assert not (tmp_path / 'out.pth').exists()
 
 
 def test_file_without_digest_in_name_is_hashed_not_refused(fake_drn, tmp_path, capsys):

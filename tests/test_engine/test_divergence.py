@@ -5,13 +5,10 @@ process (the exit status of a real command is checked with the ``lr=1e5`` run). 
 are independent of the hook: mmengine's own log of each iteration's loss and learning rate, the
 tensors of the checkpoints on disk, and the loss scaler's scale in the last checkpoint."""
 
-import json
 import math
-import os
 import os.path as osp
 import re
 import signal
-import subprocess
 import sys
 
 import pytest
@@ -22,7 +19,7 @@ from mmengine.runner import Runner
 from mmseg_dilated.engine import DivergenceHook, TrainingStopped
 from mmseg_dilated.utils.checkpoint import safe_load
 
-from _helpers import REPO, free_port, run_tool
+from _helpers import REPO, logged_iterations, run_tool, train_two_ranks
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 DATA = osp.join(REPO, 'tests', 'data')
@@ -46,17 +43,6 @@ def _train(tmp_path, monkeypatch, config, **options):
     return log.read_text(), stopped
 
 
-def _logged(work_dir):
-    """{iteration: mmengine's record of it} from scalars.json (loss, lr, ...)."""
-    records = {}
-    for path in sorted(work_dir.glob('*/vis_data/scalars.json')):
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            if 'loss' in record:
-                records[record['step']] = record
-    return records
-
-
 def _checkpoints(work_dir):
     return sorted(p.name for p in work_dir.glob('*.pth'))
 
@@ -73,7 +59,7 @@ def test_a_nan_loss_stops_the_run_and_the_last_finite_checkpoint_survives(tmp_pa
     log, stopped = _train(tmp_path, monkeypatch, 'diverge_tiny.py')
     work = tmp_path / 'work'
     assert stopped is not None and stopped.code == 65
-    logged = _logged(work)
+    logged = logged_iterations(work)
     assert sorted(logged) == list(range(1, 8)) and math.isnan(logged[7]['loss'])
     assert not math.isnan(logged[6]['loss'])
     lr = logged[7]['lr']  # mmengine's record of the first parameter group's rate
@@ -216,7 +202,7 @@ def test_lr_1e5_stops_with_status_65_and_keeps_the_last_finite_checkpoint(tmp_pa
     work = tmp_path / 'work'
     found = re.search(r'Training diverged at iteration (\d+): non-finite ', proc.stdout)
     step = int(found[1])
-    logged = _logged(work)
+    logged = logged_iterations(work)
     assert max(logged) == step and math.isnan(logged[step]['loss'])  # the first NaN stops it
     assert _checkpoints(work) == [f'iter_{step - 1}.pth'] and _all_finite(
         work / f'iter_{step - 1}.pth'
@@ -228,37 +214,8 @@ def test_lr_1e5_stops_with_status_65_and_keeps_the_last_finite_checkpoint(tmp_pa
 def test_nan_on_one_rank_stops_every_rank_at_the_same_iteration(tmp_path):
     """tests/data/diverge_tiny_ddp.py: rank 1's weights go NaN before iteration 4, so rank 0's
     loss of iteration 4 is still finite; the all-reduce of the flags stops both at 4."""
-    port = str(free_port())
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                TRAIN,
-                osp.join(DATA, 'diverge_tiny_ddp.py'),
-                '--launcher',
-                'pytorch',
-                '--work-dir',
-                'ddp',
-            ],
-            cwd=str(tmp_path),
-            env=dict(
-                os.environ,
-                PYTHONUNBUFFERED='1',
-                MASTER_ADDR='127.0.0.1',
-                MASTER_PORT=port,
-                WORLD_SIZE='2',
-                RANK=str(rank),
-                LOCAL_RANK=str(rank),
-                **ENV,
-            ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for rank in (0, 1)
-    ]
-    outs = [p.communicate(timeout=600)[0] for p in procs]
-    assert [p.returncode for p in procs] == [65, 65], outs[0][-3000:] + outs[1][-3000:]
+    codes, outs = train_two_ranks(tmp_path, osp.join(DATA, 'diverge_tiny_ddp.py'), 'ddp', ENV)
+    assert codes == [65, 65], outs[0][-3000:] + outs[1][-3000:]
     assert (
         'Training diverged at iteration 4: non-finite loss (non-finite on another rank), '
         'decode.loss_ce (non-finite on another rank)'

@@ -6,7 +6,6 @@ iteration 30 and exit status 75, and ``--resume`` from it must end with the weig
 state of the uninterrupted run, bit for bit. tools/slurm_train.sh runs against stand-ins for srun
 and scontrol that record how they were called."""
 
-import json
 import multiprocessing
 import os
 import os.path as osp
@@ -20,7 +19,14 @@ import pytest
 from mmseg_dilated.engine import PreemptionHook
 from mmseg_dilated.utils.checkpoint import safe_load
 
-from _helpers import REPO, assert_ok, assert_same_checkpoint, free_port, run_tool
+from _helpers import (
+    REPO,
+    assert_ok,
+    assert_same_checkpoint,
+    logged_losses,
+    train,
+    train_two_ranks,
+)
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 SLURM_TRAIN = osp.join(REPO, 'tools', 'slurm_train.sh')
@@ -29,22 +35,7 @@ ENV = dict(PYTHONPATH=DATA, OMP_NUM_THREADS='1')
 
 
 def _train(cwd, config, work_dir, *extra):
-    return run_tool(
-        [sys.executable, TRAIN, osp.join(DATA, config), '--work-dir', work_dir, *extra],
-        cwd,
-        env=ENV,
-    )
-
-
-def _losses(work_dir):
-    """{iteration: loss} over every run logged in a work dir (mmengine's scalars.json)."""
-    losses = {}
-    for path in sorted(work_dir.glob('*/vis_data/scalars.json')):
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            if 'loss' in record:
-                losses[record['step']] = record['loss']
-    return losses
+    return train(cwd, osp.join(DATA, config), work_dir, *extra)
 
 
 @pytest.fixture(scope='module')
@@ -70,12 +61,12 @@ def test_sigterm_saves_the_iteration_and_resume_is_bit_exact(runs):
     assert sorted(p.name for p in work.glob('*.pth')) == ['iter_20.pth', 'iter_30.pth']
     assert (work / 'last_checkpoint').read_text() == str(work / 'iter_30.pth')
     assert safe_load(str(work / 'iter_30.pth'), 'cpu')['meta']['iter'] == 30
-    assert sorted(_losses(work)) == list(range(1, 31))  # iteration 30 finished, and no more
+    assert sorted(logged_losses(work)) == list(range(1, 31))  # iteration 30 finished, and no more
 
     out = assert_ok(_train(runs, 'preempt_tiny.py', 'work_term', '--resume'), 'resuming')
     assert 'resumed epoch: 0, iter: 30' in out
     assert_same_checkpoint(runs / 'work_ref' / 'iter_40.pth', work / 'iter_40.pth')
-    assert _losses(work) == _losses(runs / 'work_ref')
+    assert logged_losses(work) == logged_losses(runs / 'work_ref')
 
 
 @pytest.mark.slow
@@ -254,37 +245,8 @@ def test_outside_a_batch_job_it_prints_the_resume_command(tmp_path):
 def test_a_signal_to_one_rank_stops_every_rank_after_the_same_iteration(runs):
     """Only rank 1 gets SIGTERM (tests/data/preempt_tiny_ddp.py); the flag's all-reduce makes
     rank 0 stop after the same iteration and write the one checkpoint."""
-    port = str(free_port())
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                TRAIN,
-                osp.join(DATA, 'preempt_tiny_ddp.py'),
-                '--launcher',
-                'pytorch',
-                '--work-dir',
-                'ddp',
-            ],
-            cwd=str(runs),
-            env=dict(
-                os.environ,
-                PYTHONUNBUFFERED='1',
-                MASTER_ADDR='127.0.0.1',
-                MASTER_PORT=port,
-                WORLD_SIZE='2',
-                RANK=str(rank),
-                LOCAL_RANK=str(rank),
-                **ENV,
-            ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for rank in (0, 1)
-    ]
-    outs = [p.communicate(timeout=600)[0] for p in procs]
-    assert [p.returncode for p in procs] == [75, 75], outs[0][-3000:] + outs[1][-3000:]
+    codes, outs = train_two_ranks(runs, osp.join(DATA, 'preempt_tiny_ddp.py'), 'ddp', ENV)
+    assert codes == [75, 75], outs[0][-3000:] + outs[1][-3000:]
     assert 'Preempted (a signal on another rank): training stopped after iteration 6' in outs[0]
     ckpt = safe_load(str(runs / 'ddp' / 'iter_6.pth'), 'cpu')
     assert len(ckpt['rng_states']) == 2  # both ranks' generators, gathered for rank 0's file

@@ -7,48 +7,27 @@ and resumed without replay or with mmengine's.
 The reference is the same run without interruption: after a SIGKILL and a resume, the final
 weights, the optimizer state and every logged loss must equal it bit for bit."""
 
-import json
 import os
 import os.path as osp
 import shutil
 import signal
-import sys
 
 import pytest
 
 from mmseg_dilated.utils.checkpoint import find_resumable_checkpoint, safe_load
 
-from _helpers import REPO, assert_ok, assert_same_checkpoint, run_tool
+from _helpers import REPO, assert_ok, assert_same_checkpoint, logged_losses, train
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 DATA = osp.join(REPO, 'tests', 'data')
 CONFIG = osp.join(DATA, 'resume_toy.py')
 
 
-def _train(cwd, config, work_dir, *extra):
-    return run_tool(
-        [sys.executable, TRAIN, config, '--work-dir', work_dir, *extra],
-        cwd,
-        env=dict(PYTHONPATH=DATA, OMP_NUM_THREADS='1'),
-    )
-
-
-def _losses(work_dir):
-    """{iteration: loss} over every run logged in a work dir (mmengine's scalars.json)."""
-    losses = {}
-    for path in sorted(work_dir.glob('*/vis_data/scalars.json')):
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            if 'loss' in record:
-                losses[record['step']] = record['loss']
-    return losses
-
-
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
     """The uninterrupted run (work_ref) in a folder of its own, data generated once."""
     cwd = tmp_path_factory.mktemp('resume')
-    assert_ok(_train(cwd, CONFIG, 'work_ref'), 'the uninterrupted run')
+    assert_ok(train(cwd, CONFIG, 'work_ref'), 'the uninterrupted run')
     return cwd
 
 
@@ -60,14 +39,14 @@ def test_checkpoints_carry_every_generator(runs):
 
 
 def test_resume_after_sigkill_is_bit_exact(runs):
-    proc = _train(runs, osp.join(DATA, 'resume_toy_killed.py'), 'work_kill')
+    proc = train(runs, osp.join(DATA, 'resume_toy_killed.py'), 'work_kill')
     assert proc.returncode == -signal.SIGKILL, proc.stdout[-3000:]
     work = runs / 'work_kill'
     assert (work / 'last_checkpoint').read_text().endswith('iter_20.pth')
     assert not (work / 'iter_30.pth').exists()
-    assert_ok(_train(runs, CONFIG, 'work_kill', '--resume'), 'resuming')
+    assert_ok(train(runs, CONFIG, 'work_kill', '--resume'), 'resuming')
     assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', work / 'iter_30.pth')
-    reference, resumed = _losses(runs / 'work_ref'), _losses(work)
+    reference, resumed = logged_losses(runs / 'work_ref'), logged_losses(work)
     assert sorted(reference) == list(range(1, 31))
     assert resumed == reference  # iterations 1-21 from the killed run, 21-30 from the resumed one
 
@@ -84,21 +63,21 @@ def _workers(persistent):
 def test_workers_do_not_change_the_training(runs):
     """Each sample's augmentation depends on its place in the sampler's stream alone
     (SampleSeededDataset), so 2 data-loader workers train what the main process trains."""
-    assert_ok(_train(runs, CONFIG, 'work_workers', *_workers(True)), 'the run with 2 workers')
+    assert_ok(train(runs, CONFIG, 'work_workers', *_workers(True)), 'the run with 2 workers')
     assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', runs / 'work_workers' / 'iter_30.pth')
-    assert _losses(runs / 'work_workers') == _losses(runs / 'work_ref')
+    assert logged_losses(runs / 'work_workers') == logged_losses(runs / 'work_ref')
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('persistent', [False, True])
 def test_resume_with_two_workers_is_bit_exact(runs, persistent):
     work = f'work_kill_workers_{persistent}'
-    proc = _train(runs, osp.join(DATA, 'resume_toy_killed.py'), work, *_workers(persistent))
+    proc = train(runs, osp.join(DATA, 'resume_toy_killed.py'), work, *_workers(persistent))
     assert proc.returncode == -signal.SIGKILL, proc.stdout[-3000:]
-    out = assert_ok(_train(runs, CONFIG, work, '--resume', *_workers(persistent)), 'resuming')
+    out = assert_ok(train(runs, CONFIG, work, '--resume', *_workers(persistent)), 'resuming')
     assert 'Resuming at iteration 20: the train sampler starts after the 160 samples' in out
     assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', runs / work / 'iter_30.pth')
-    assert _losses(runs / work) == _losses(runs / 'work_ref')
+    assert logged_losses(runs / work) == logged_losses(runs / 'work_ref')
 
 
 @pytest.mark.slow
@@ -106,26 +85,26 @@ def test_mmengines_replay_resumes_bit_exact_too(runs):
     """train_cfg.type='IterBasedTrainLoop': mmengine's replay of the trained batches, with
     ResumableCheckpointHook restoring the generators after it (num_workers=0)."""
     stock = ['--cfg-options', 'train_cfg.type=IterBasedTrainLoop']
-    assert_ok(_train(runs, CONFIG, 'work_stock_ref', *stock), 'the uninterrupted run')
-    proc = _train(runs, osp.join(DATA, 'resume_toy_killed.py'), 'work_stock', *stock)
+    assert_ok(train(runs, CONFIG, 'work_stock_ref', *stock), 'the uninterrupted run')
+    proc = train(runs, osp.join(DATA, 'resume_toy_killed.py'), 'work_stock', *stock)
     assert proc.returncode == -signal.SIGKILL, proc.stdout[-3000:]
-    out = assert_ok(_train(runs, CONFIG, 'work_stock', '--resume', *stock), 'resuming')
+    out = assert_ok(train(runs, CONFIG, 'work_stock', '--resume', *stock), 'resuming')
     assert 'Advance dataloader 20 steps' in out and 'Resuming at iteration' not in out
     assert_same_checkpoint(
         runs / 'work_stock_ref' / 'iter_30.pth', runs / 'work_stock' / 'iter_30.pth'
     )
-    assert _losses(runs / 'work_stock') == _losses(runs / 'work_stock_ref')
+    assert logged_losses(runs / 'work_stock') == logged_losses(runs / 'work_stock_ref')
 
 
 def test_kill_inside_a_save_leaves_the_previous_checkpoint(runs):
-    proc = _train(runs, osp.join(DATA, 'resume_toy_killed_in_save.py'), 'work_save')
+    proc = train(runs, osp.join(DATA, 'resume_toy_killed_in_save.py'), 'work_save')
     assert proc.returncode == -signal.SIGKILL, proc.stdout[-3000:]
     work = runs / 'work_save'
     # the checkpoint of iteration 20 never appeared under its name; last_checkpoint still names 10
     assert not (work / 'iter_20.pth').exists()
     assert [n for n in os.listdir(work) if n.startswith('.iter_20.pth.')]
     assert (work / 'last_checkpoint').read_text().endswith('iter_10.pth')
-    out = assert_ok(_train(runs, CONFIG, 'work_save', '--resume'), 'resuming')
+    out = assert_ok(train(runs, CONFIG, 'work_save', '--resume'), 'resuming')
     assert 'resumed epoch: 0, iter: 10' in out
     assert_same_checkpoint(runs / 'work_ref' / 'iter_30.pth', work / 'iter_30.pth')
 
@@ -170,7 +149,7 @@ def test_newest_readable_checkpoint_is_found(runs, tmp_path, breakage, problem):
 def test_resume_falls_back_and_says_why(runs, tmp_path):
     work = _broken_work_dir(runs, tmp_path, _truncate)
     out = assert_ok(
-        _train(tmp_path, CONFIG, str(work), '--resume', '--cfg-options', 'train_cfg.max_iters=21'),
+        train(tmp_path, CONFIG, str(work), '--resume', '--cfg-options', 'train_cfg.max_iters=21'),
         'resuming past a truncated checkpoint',
     )
     assert f'--resume: resuming from {work / "iter_20.pth"}' in out
@@ -184,7 +163,7 @@ def test_resume_with_nothing_readable_stops_with_the_list(runs, tmp_path):
             (work / f'iter_{n}.pth').write_bytes(b'not a checkpoint')
 
     work = _broken_work_dir(runs, tmp_path, break_all)
-    proc = _train(tmp_path, CONFIG, str(work), '--resume')
+    proc = train(tmp_path, CONFIG, str(work), '--resume')
     assert proc.returncode != 0 and 'Traceback' not in proc.stdout
     assert f'--resume found no readable checkpoint in {work}' in proc.stdout
     for n in (10, 20, 30):

@@ -216,9 +216,13 @@ def format_report(res: dict, markdown: bool = False) -> str:
     return ('\n\n' if markdown else '\n').join(out)
 
 
-def format_targets(verdicts: Sequence[dict]) -> str:
-    """One line per target verdict of :func:`~mmseg_dilated.analysis.benchmark.check_targets`."""
-    return '\n'.join(['Targets (--check):'] + [target_line(v) for v in verdicts])
+def format_targets(verdicts: Sequence[dict], markdown: bool = False) -> str:
+    """One line per target verdict of :func:`~mmseg_dilated.analysis.benchmark.check_targets`
+    (in a Markdown page, as a text block under a heading line)."""
+    lines = [target_line(v) for v in verdicts]
+    if markdown:
+        return '\n'.join(['Targets (`--check`):', '', '```text', *lines, '```'])
+    return '\n'.join(['Targets (--check):'] + lines)
 
 
 SCALING_HEADERS = (
