@@ -15,6 +15,7 @@ image size, whole-image and sliding-window).
 
 import argparse
 import json
+import shlex
 import sys
 import time
 
@@ -26,7 +27,7 @@ def _write(args, text: str, title: str, flags=None) -> None:
         from mmseg_dilated.analysis.benchmark.report import markdown_page
         from mmseg_dilated.deploy.inference_paths import cpu_flags
 
-        command = 'mmseg-dilated benchmark ' + ' '.join(args.argv)
+        command = 'mmseg-dilated benchmark ' + shlex.join(args.argv)  # as a shell reads it
         with open(args.markdown, 'w') as f:
             f.write(markdown_page(title, command, text, flags or cpu_flags()))
         print(f'wrote {args.markdown}')

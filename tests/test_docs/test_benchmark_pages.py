@@ -42,3 +42,19 @@ def test_each_page_was_written_by_the_command_it_names(page):
     assert any(line.startswith('| Model | ') for line in lines)  # a table as the report renders
     if args.check:
         assert 'Targets (`--check`):' in lines
+
+
+def test_the_recorded_command_reads_back_as_given(tmp_path, monkeypatch, capsys):
+    """A title with spaces is quoted in the page, so the page's command line parses to the same
+    arguments (joined with plain spaces it would not)."""
+    from mmseg_dilated.cli import benchmark
+
+    page = tmp_path / 'page.md'
+    argv = ['--scaling', '--markdown', str(page), '--title', 'CPU benchmark: a title']
+    args = parse_args(argv)
+    monkeypatch.setattr('mmseg_dilated.deploy.inference_paths.cpu_flags', lambda: ['avx2'])
+    benchmark._write(args, '| Model | x |', args.title)
+    assert f'wrote {page}' in capsys.readouterr().out
+    lines = page.read_text().splitlines()
+    assert lines[0] == '# CPU benchmark: a title'
+    assert shlex.split(lines[5])[2:] == argv

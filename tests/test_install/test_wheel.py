@@ -168,7 +168,8 @@ def test_installed_package_is_the_wheels(venv):
         ),
         'import',
     )
-    assert out.strip().startswith(str(bindir.parent)), out
+    # the last line: a host may print on import (the onedl fork's mmseg does)
+    assert out.strip().splitlines()[-1].startswith(str(bindir.parent)), out
     out = assert_ok(_run([bindir / 'mmseg-dilated', 'configs'], user, env), 'mmseg-dilated configs')
     leaves = [c for c in _shipped_configs() if not c.startswith('_base_')]
     assert f'{len(leaves)} configs under {bindir.parent}' in out
