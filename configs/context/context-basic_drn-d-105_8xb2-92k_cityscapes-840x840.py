@@ -15,7 +15,7 @@
 # (frontend_loss_weight=0.4) and the module (context_convs, conv_seg) at a tenth of the rate,
 # without weight decay.
 # Memory: the authors report more than 12 GB per GPU for this setting (README.md l. 181); the
-# estimate from our benchmark is 10.2 GiB without checkpointing, 4.0 GiB with it
+# estimate from our benchmark is 10.3 GiB without checkpointing, 4.0 GiB with it
 # (configs/README.md). with_cp is on in the backbone and the module so that a 12 GB card trains it
 # as shipped; it costs a second forward pass of the checkpointed blocks in every step.
 #   python tools/model_converters/drn2mmseg.py drn_d_105-12b40979.pth pretrain/drn_d_105_mmseg.pth

@@ -21,7 +21,7 @@ workspace (chosen per convolution, larger with ``cudnn_benchmark``), and the cac
 which keeps freed blocks reserved and fragments, so that ``nvidia-smi`` shows more than the peak of
 live tensors. The DRN authors' own figure for DRN-D-105 at 840x840, 2 crops per GPU ("more than
 12GB", fyu/drn README.md) is above what this scaling gives for that setting without checkpointing
-(10.2 GiB), which is the size of that gap. Treat the estimate as a lower bound on the GPU's peak.
+(10.3 GiB), which is the size of that gap. Treat the estimate as a lower bound on the GPU's peak.
 """
 
 from typing import Sequence, Tuple

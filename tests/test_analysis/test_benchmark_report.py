@@ -125,3 +125,6 @@ def test_targets_and_scaling_lines():
         '81',
     ]
     assert 'median of 3 after a warm-up' in text
+    md = format_scaling([dict(label='Model M', rows=rows)], 3, markdown=True).splitlines()
+    note = next(i for i, line in enumerate(md) if line.startswith('Eager, batch 1'))
+    assert md[note - 1] == '' and md[note - 2].startswith('| ')  # after the table, apart

@@ -259,7 +259,8 @@ def format_scaling(results: Sequence[dict], repeats: int, markdown: bool = False
     )
     return (
         table(SCALING_HEADERS, body, markdown)
-        + f'\nEager, batch 1, median of {repeats} after a warm-up. Slide ({slide}) from the '
+        + ('\n\n' if markdown else '\n')  # Markdown: a paragraph of its own, not a table row
+        + f'Eager, batch 1, median of {repeats} after a warm-up. Slide ({slide}) from the '
         'configs. Peak +RSS: resident-set increase during one inference (beyond weights); tensor '
         'peak: live tensors it created (activations, logits), what a GPU would hold beyond weights.'
     )
