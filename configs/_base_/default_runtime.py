@@ -8,4 +8,5 @@ default_scope = 'mmseg'
 # run's visualizer and write its scalars.json and images into the first run's work_dir. Without a
 # name, mmengine's Runner names the visualizer after the run (config name and start time).
 visualizer = dict(
-    _delete_=True, type='SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')])
+    _delete_=True, type='SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')]
+)
