@@ -39,7 +39,7 @@ def test_each_page_was_written_by_the_command_it_names(page):
     assert lines[9].startswith('- CPU: ') and re.fullmatch(
         r'- code: commit [0-9a-f]{7,}', lines[10]
     )
-    assert any(line.startswith('| Model | ') for line in lines)  # a table as the report renders
+    assert any(re.match(r'\| Model +\| ', line) for line in lines)  # a table as the report renders
     if args.check:
         assert 'Targets (`--check`):' in lines
 
@@ -58,3 +58,15 @@ def test_the_recorded_command_reads_back_as_given(tmp_path, monkeypatch, capsys)
     lines = page.read_text().splitlines()
     assert lines[0] == '# CPU benchmark: a title'
     assert shlex.split(lines[5])[2:] == argv
+
+
+def test_the_guide_names_the_commands_the_pages_were_written_by():
+    with open(osp.join(REPO, 'docs', 'en', 'benchmarks', 'cpu.md')) as f:
+        guide = f.read()
+    (block,) = re.findall(r'```bash\n(.*?)```', guide, flags=re.S)
+    in_guide = [shlex.split(cmd) for cmd in block.replace('\\\n', ' ').splitlines() if cmd.strip()]
+    recorded = []
+    for page in PAGES:
+        with open(page) as f:
+            recorded.append(shlex.split(f.read().splitlines()[5]))
+    assert sorted(in_guide) == sorted(recorded)

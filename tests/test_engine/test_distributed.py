@@ -83,7 +83,9 @@ def test_two_processes_of_four_equal_one_process_of_eight(tmp_path):
     outs = [node.communicate(timeout=900)[0] for node in nodes]
     for rank, (node, out) in enumerate(zip(nodes, outs)):
         assert node.returncode == 0, f'node {rank} failed:\n{out[-6000:]}'
-    assert 'GPU number: 2' in outs[0]
+    # the c10d rendezvous numbers the nodes in the order they join, so either may be rank 0, the
+    # one that logs the environment
+    assert sum('GPU number: 2' in out for out in outs) == 1, outs[0][-3000:] + outs[1][-3000:]
     single = safe_load(str(tmp_path / 'single' / 'iter_10.pth'), 'cpu')['state_dict']
     dist = safe_load(str(tmp_path / 'dist' / 'iter_10.pth'), 'cpu')['state_dict']
     assert single.keys() == dist.keys()
