@@ -94,6 +94,7 @@ def tiny_run(python, config_file, tmp_path_factory):
     return proc.stdout, res
 
 
+@pytest.mark.slow
 def test_prints_all_columns_and_targets(tiny_run):
     stdout, _ = tiny_run
     for column in (
@@ -132,6 +133,7 @@ def test_prints_all_columns_and_targets(tiny_run):
     assert 'elapsed: ' in stdout
 
 
+@pytest.mark.slow
 def test_json_numbers(tiny_run, config_file):
     _, res = tiny_run
     assert set(res) == {'settings', 'cpu', 'cpu_flags', 'matmul', 'models', 'memory', 'targets'}
@@ -227,6 +229,7 @@ def test_json_numbers(tiny_run, config_file):
     }
 
 
+@pytest.mark.slow
 def test_params_match_independent_count(tiny_run, config_file):
     from mmengine.config import Config
     from mmseg.registry import MODELS
@@ -290,6 +293,7 @@ def test_flop_counts_by_hand():
     assert count_flops(MatMul(), (a, a)) == 32**3
 
 
+@pytest.mark.slow
 def test_reported_gflops_by_hand(tiny_run):
     # The run's 64x64 DRN-D-22 + large context: the backbone's 68.2 GMACs at 512x512 (the
     # authors' drn.py) scaled by the pixels (every map is 1/8, 1/4, ... of the input exactly),

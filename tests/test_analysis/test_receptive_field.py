@@ -234,6 +234,7 @@ def test_erf_radius_by_hand():
     assert erf_radius(erf, centre=(4, 5), fraction=1) == 5
 
 
+@pytest.mark.slow
 def test_cli_on_context_toy(tmp_path, python):
     out_dir = tmp_path / 'rf'
     proc = run_tool(

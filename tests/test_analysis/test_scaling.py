@@ -99,6 +99,7 @@ def test_plot_scaling(tmp_path):
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 
 
+@pytest.mark.slow
 def test_scaling_command(python, config_file, tmp_path):
     png, out = tmp_path / 'scaling.png', tmp_path / 'scaling.json'
     proc = run_tool(

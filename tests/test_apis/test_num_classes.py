@@ -96,6 +96,7 @@ def test_checkpoint_with_another_class_count():
         check_checkpoint_classes(cfg, bad, 'bad.pth')
 
 
+@pytest.mark.slow
 def test_tools_stop_before_the_runner(tmp_path, python):
     proc = run_tool(
         [python, TRAIN, TINY_CONFIG, '--cfg-options', 'model.decode_head.num_classes=5'],

@@ -50,6 +50,7 @@ def test_every_finding_names_its_file(data):
     assert 'truncated' in found[('unreadable', 'train_00005.jpg')].lower()
 
 
+@pytest.mark.slow
 def test_clean_data_passes_and_the_tool_exits_by_its_findings(data, tmp_path, python):
     root, _, _ = data
     proc = run_tool(
@@ -86,6 +87,7 @@ def test_clean_data_passes_and_the_tool_exits_by_its_findings(data, tmp_path, py
     assert 'train: 8 samples read in' in proc.stdout and 'val: 3 samples read in' in proc.stdout
 
 
+@pytest.mark.slow
 def test_train_check_data_stops_before_training(data, tmp_path, python):
     root, _, _ = data
     proc = run_tool(

@@ -64,6 +64,7 @@ def test_unloadable_samples_name_their_files(broken, idx, culprit):
     assert str(root / culprit) in str(err.value)
 
 
+@pytest.mark.slow
 def test_test_tool_stops_instead_of_scoring(broken, tmp_path, python):
     """The issue's case: a validation label with values 30 used to lower mIoU silently."""
     root, _, _, _ = broken

@@ -83,6 +83,7 @@ def test_bf16_runs_in_bfloat16_and_stays_close(tmp_path):
     assert 0 < error < 5e-2
 
 
+@pytest.mark.slow
 def test_compile_equals_eager(tmp_path):
     eager = _segmentor(model_config({}), tmp_path)
     compiled = apply_inference_path(copy.deepcopy(eager), 'compile')
@@ -119,6 +120,7 @@ def _miou(stdout):
     return float(found[-1])
 
 
+@pytest.mark.slow
 def test_test_tool_runs_the_paths(tmp_path, python):
     """tools/test.py --infer-path: the hook applies the path after the checkpoint has loaded, and
     mmseg's test loop and evaluator run on it (fused gives eager's mIoU)."""
@@ -149,6 +151,7 @@ def test_test_tool_runs_the_paths(tmp_path, python):
     assert proc.returncode != 0 and "invalid choice: 'int8'" in proc.stdout
 
 
+@pytest.mark.slow
 def test_demo_fused_draws_what_eager_draws(tmp_path, python):
     from PIL import Image
 

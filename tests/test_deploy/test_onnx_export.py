@@ -76,6 +76,7 @@ def test_argmax_graph_gives_labels(tmp_path):
     assert labels.shape == (1, 32, 40) and labels.dtype == np.int64
 
 
+@pytest.mark.slow
 def test_command_demo_overlay_equals_the_pytorch_demo(tmp_path, python):
     """export-onnx --demo draws the same overlay as mmseg-dilated demo (mmseg's visualizer)."""
     cfg = model_config({})

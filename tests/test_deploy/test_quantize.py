@@ -88,6 +88,7 @@ def test_int8_model_is_qdq_per_channel_and_follows_fp32(tiny_data, tmp_path):
         quantize_onnx_int8(fp32, str(tmp_path / 'none.onnx'), [])
 
 
+@pytest.mark.slow
 def test_export_command_int8_and_eval(tmp_path, python):
     ckpt = random_bn_checkpoint(model_config({}), tmp_path / 'w.pth')
     out = assert_ok(

@@ -22,6 +22,10 @@ def _test_miou(stdout):
     return float(found[-1])
 
 
+# The trained toy models come from conftest's toy_runs (two 2,000-iteration trainings): slow.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope='module')
 def mious(toy_runs, python):
     """{path: mIoU} of the trained toy checkpoint: eager, fused and bf16 through mmseg's test loop,

@@ -7,11 +7,15 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from mmseg_dilated.utils.checkpoint import safe_load
 
 from _helpers import REPO, assert_ok, free_port, run_tool
+
+# Trainings of two processes through tools/dist_train.sh: end-to-end, slow.
+pytestmark = pytest.mark.slow
 
 DIST_TRAIN = osp.join(REPO, 'tools', 'dist_train.sh')
 TRAIN = osp.join(REPO, 'tools', 'train.py')

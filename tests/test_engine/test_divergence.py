@@ -179,6 +179,7 @@ def test_bad_arguments_are_refused(name):
         DivergenceHook(**{name: 0})
 
 
+@pytest.mark.slow
 def test_lr_1e5_stops_with_status_65_and_keeps_the_last_finite_checkpoint(tmp_path):
     """The issue's case through tools/train.py: optim_wrapper.optimizer.lr=1e5, a checkpoint every
     iteration, one kept."""

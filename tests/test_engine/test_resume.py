@@ -18,6 +18,9 @@ from mmseg_dilated.utils.checkpoint import find_resumable_checkpoint, safe_load
 
 from _helpers import REPO, assert_ok, assert_same_checkpoint, logged_losses, train
 
+# Every test trains context_toy.py through tools/train.py (the runs fixture): end-to-end, slow.
+pytestmark = pytest.mark.slow
+
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 DATA = osp.join(REPO, 'tests', 'data')
 CONFIG = osp.join(DATA, 'resume_toy.py')

@@ -103,6 +103,7 @@ def test_a_run_that_ends_clears_its_record(tmp_path, holder):
     assert WorkDirLock(str(tmp_path / 'work')).holder() is None
 
 
+@pytest.mark.slow
 def test_elastic_restart_is_not_refused_by_its_predecessor(tmp_path, holder, monkeypatch):
     # the predecessor's record outlives it while its machine's lock waits out the file server's
     # lease: simulated by a live holder of the same torchrun run at restart 0
@@ -154,6 +155,7 @@ def test_without_file_locks_the_record_decides(tmp_path, monkeypatch):
         WorkDirLock(str(tmp_path / 'work')).acquire()
 
 
+@pytest.mark.slow
 def test_train_refuses_a_busy_work_dir(tmp_path, holder):
     proc, _ = holder()
     work = tmp_path / 'work'

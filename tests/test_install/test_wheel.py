@@ -19,6 +19,9 @@ import pytest
 
 from _helpers import REPO, TINY_CONFIG, assert_ok, run_tool
 
+# Builds the wheel, installs it into a new venv and trains through it: end-to-end, slow.
+pytestmark = pytest.mark.slow
+
 # A user's own config: the tests' tiny version of the quick-start config, inheriting the shipped
 # one by package scope instead of by path.
 with open(TINY_CONFIG) as _f:

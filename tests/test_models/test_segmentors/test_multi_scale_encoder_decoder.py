@@ -228,6 +228,7 @@ def trained(tmp_path_factory, python):
     return cwd, config, assert_ok(proc, 'tools/train.py')
 
 
+@pytest.mark.slow
 def test_trains_and_tests_through_the_tools(trained, python):
     cwd, config, out = trained
     # the fused loss, both per-scale losses and the context head's front-end loss per scale
