@@ -2,19 +2,32 @@
 # The suite on the second host, OneDL's maintained fork of the stack (onedl-mmsegmentation 1.4.2,
 # onedl-mmengine 0.10.12, onedl-mmcv 2.3.6: `HOST=onedl bash tools/setup_env.sh` builds it). CI runs
 # the default host only (two mmcv builds do not fit its time budget); this runs, on the fork:
-#   1. the fast tier of the suite, pytest -m "not slow";
+#   1. the suite, as tools/run_tests.sh runs it on the default host (all of it, two pytest-xdist
+#      workers; SUITE=fast for the fast tier, pytest -m "not slow");
 #   2. a user's config that inherits `mmseg_dilated::context_toy.py` (whose bases inherit
 #      `mmseg::`), trained for ITERS iterations with one validation, through tools/train.py;
 #   3. a user's config with one `mmseg::` and one `mmseg_dilated::` base, resolved;
 # and prints the date, the versions and the pass/fail counts. Exit status: 0 when all passed.
 #
-#   bash tools/test_hosts.sh [pytest options]     (VENV default .venv-onedl; ITERS default 20)
+#   bash tools/test_hosts.sh [pytest options]     (VENV default .venv-onedl; ITERS default 20;
+#                                                 PYTEST_WORKERS default 2, 0 for none)
 #   WORK_DIR=/tmp/x bash tools/test_hosts.sh      (logs, junit.xml, the training's work dir)
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv-onedl}"
 VPY="$VENV/bin/python"
 ITERS="${ITERS:-20}"
+WORKERS="${PYTEST_WORKERS:-2}"
+SELECT=()
+case "${SUITE:-all}" in
+    all) ;;
+    fast) SELECT=(-m 'not slow') ;;
+    *) echo "error: SUITE=${SUITE}: use SUITE=all (the default) or SUITE=fast" >&2; exit 2 ;;
+esac
+XDIST=()
+if [ "$WORKERS" != 0 ]; then
+    XDIST=(-n "$WORKERS" --dist loadfile)
+fi
 if [ ! -x "$VPY" ]; then
     echo "error: no virtual environment at $VENV; build the fork's with" \
         "HOST=onedl bash tools/setup_env.sh (or set VENV)" >&2
@@ -47,10 +60,10 @@ PYEOF
 echo "[hosts] patches installed: $("$VPY" -c 'import mmseg_dilated.host_patches as h
 print(", ".join(h.installed()))' 2>/dev/null | tail -n 1)"
 
-echo "[hosts] 1. pytest -m 'not slow' (log: $WORK/pytest.log)"
+echo "[hosts] 1. pytest tests ${SELECT[*]} ${XDIST[*]} (log: $WORK/pytest.log)"
 START=$SECONDS
-"$VPY" -m pytest -m 'not slow' -q -p no:cacheprovider --junitxml="$WORK/junit.xml" "$@" \
-    >"$WORK/pytest.log" 2>&1
+"$VPY" -m pytest tests "${SELECT[@]}" "${XDIST[@]}" -q -p no:cacheprovider \
+    --junitxml="$WORK/junit.xml" "$@" >"$WORK/pytest.log" 2>&1
 PYTEST_RC=$?
 tail -n 30 "$WORK/pytest.log" | grep -E '^(FAILED|ERROR) ' || true
 SUMMARY="$(grep -E '(passed|failed|error|skipped).* in [0-9.]+s' "$WORK/pytest.log" | tail -n 1 |

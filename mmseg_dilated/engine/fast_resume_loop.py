@@ -29,6 +29,7 @@ from mmseg.registry import DATA_SAMPLERS, LOOPS
 from torch.utils.data import DataLoader
 
 from ..utils.errors import UserError
+from .preemption_hook import protect_data_loader_workers
 from .resumable_sampler import ResumableInfiniteSampler
 from .sample_seeded_dataset import SampleSeededDataset
 
@@ -160,7 +161,14 @@ class FastResumeIterBasedTrainLoop(IterBasedTrainLoop):
         dynamic_intervals: Optional[List[Tuple[int, int]]] = None,
     ) -> None:
         if isinstance(dataloader, dict):
-            dataloader = fast_resume_dataloader(dataloader)
+            # built here, as mmengine's BaseLoop builds it, so that its workers, started by the
+            # stock loop's constructor, keep a PreemptionHook's handlers (preemption_hook.py)
+            dataloader = runner.build_dataloader(
+                fast_resume_dataloader(dataloader),
+                seed=runner.seed,
+                diff_rank_seed=runner._randomness_cfg.get('diff_rank_seed', False),
+            )
+        protect_data_loader_workers(dataloader)
         super().__init__(runner, dataloader, max_iters, val_begin, val_interval, dynamic_intervals)
         if not hasattr(self.dataloader.sampler, 'set_position') or not self.dataloader.batch_size:
             raise FastResumeLoaderError(

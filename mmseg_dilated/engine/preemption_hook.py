@@ -27,14 +27,34 @@ got without the hook.
 
 slurm signals every process of a job step, data-loader workers included, and a worker killed by
 the signal makes the main process fail ("DataLoader worker ... is killed by signal") before any
-checkpoint is written. The handler is therefore installed when the hook is built, before mmengine
-starts the train loop's workers: workers forked from the training process (mmseg's default start
-method, ``fork``) inherit it, and in them it ignores the signal; the main process ends them when it
-exits. With ``spawn`` or ``forkserver`` workers keep the default action.
+checkpoint is written. Two things keep the workers alive:
+
+* The handler is installed when the hook is built, before mmengine starts the train loop's
+  workers, so workers forked from the training process (mmseg's default start method, ``fork``)
+  inherit it. That is enough for SIGUSR1.
+* PyTorch's worker loop replaces the handler of SIGTERM (and only of that signal of the default
+  two) by its own, which ends the worker when another process sends it. So each data-loader
+  worker of the run installs the hook's handler again after PyTorch's, from the loader's
+  ``worker_init_fn`` (:func:`protect_data_loader_workers`): :class:`FastResumeIterBasedTrainLoop`
+  wraps its loader before it starts a worker; the hook wraps the train and validation loaders at
+  ``before_train``, for the workers started after it (validation's, and those of a new pass over
+  the data). mmengine's stock ``IterBasedTrainLoop`` starts its first workers while it is built,
+  before any hook runs: with it, a SIGTERM from another process still ends them (SIGUSR1 does
+  not).
+
+In a worker, while the training process trains, the handler ignores the signal: the training
+process stops at the end of its iteration and ends its workers. Otherwise it does what PyTorch's
+would have done (a SIGTERM, how Python's multiprocessing ends a worker, ends it quietly). With
+``spawn`` or ``forkserver`` workers keep the default action. Any other process forked from one that
+built the hook (a ``multiprocessing.Pool`` of the same Python session, after a run that ended by an
+exception or a runner built and never trained) gets the signal's earlier action: ``Pool.terminate``
+ends its workers with SIGTERM, and a worker that ignored it would hang its parent.
 """
 
+import functools
 import logging
 import math
+import multiprocessing
 import os
 import os.path as osp
 import signal
@@ -44,6 +64,7 @@ from typing import Optional, Sequence
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmseg.registry import HOOKS
+from torch.utils.data import get_worker_info
 
 from .stopping import (
     EXIT_PREEMPTED,
@@ -55,9 +76,34 @@ from .stopping import (
     train_command,
 )
 
-__all__ = ['PreemptionHook']
+__all__ = ['PreemptionHook', 'protect_data_loader_workers']
 
 _UNCATCHABLE = ('SIGKILL', 'SIGSTOP')
+
+# The hooks whose handlers are installed in this process (forked workers inherit the list).
+_INSTALLED: list = []
+
+
+def _init_worker(worker_id, init_fn=None):
+    if init_fn is not None:
+        init_fn(worker_id)
+    for hook in _INSTALLED:
+        hook._install_in_worker()
+
+
+def protect_data_loader_workers(dataloader) -> None:
+    """Make the workers that ``dataloader`` starts from now on install the handlers of this
+    process's :class:`PreemptionHook` again, after PyTorch's worker loop replaced SIGTERM's.
+
+    The loader's own ``worker_init_fn`` (mmengine's seeding) runs first, unchanged. Without a
+    hook, or with workers started by ``spawn``, it is only the loader's function.
+    """
+    init_fn = getattr(dataloader, 'worker_init_fn', None)
+    if getattr(dataloader, 'num_workers', 0) == 0 or (
+        isinstance(init_fn, functools.partial) and init_fn.func is _init_worker
+    ):
+        return
+    dataloader.worker_init_fn = functools.partial(_init_worker, init_fn=init_fn)
 
 
 @HOOKS.register_module()
@@ -99,6 +145,8 @@ class PreemptionHook(Hook):
         self._pid = os.getpid()
         self._previous = {}
         self._training = False
+        # read by forked data-loader workers: is the training process training now?
+        self._trains_now = multiprocessing.RawValue('b', 0)
         self._received: Optional[str] = None
         self._message: Optional[str] = None
         self._install()
@@ -117,6 +165,7 @@ class PreemptionHook(Hook):
         for sig in self.signals:
             self._previous[sig] = signal.getsignal(sig)
             signal.signal(sig, self._handle)
+        _INSTALLED.append(self)
 
     def _restore(self) -> None:
         if os.getpid() != self._pid or threading.current_thread() is not threading.main_thread():
@@ -124,11 +173,29 @@ class PreemptionHook(Hook):
         for sig, previous in self._previous.items():
             signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
         self._previous = {}
+        if self in _INSTALLED:
+            _INSTALLED.remove(self)
+
+    def _install_in_worker(self) -> None:
+        for sig in self.signals:
+            signal.signal(sig, self._handle_in_worker)
+
+    def _handle_in_worker(self, signum, frame) -> None:
+        """A data-loader worker forked from the training process."""
+        if self._trains_now.value:
+            return  # that process stops at the end of its iteration and ends this worker
+        if signum == signal.SIGTERM:
+            os._exit(0)  # as PyTorch's worker handler does when its parent ends it
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
 
     def _handle(self, signum, frame) -> None:
         if os.getpid() != self._pid:
-            return  # a data-loader worker forked from the training process: that process decides
-        if not self._training:
+            if get_worker_info() is not None:
+                self._handle_in_worker(signum, frame)
+            else:
+                self._pass_on(signum, frame)
+        elif not self._training:
             self._pass_on(signum, frame)
         elif self._received is None:
             self._received = signal.Signals(signum).name
@@ -146,10 +213,15 @@ class PreemptionHook(Hook):
 
     def before_train(self, runner) -> None:
         self._training = True
+        self._trains_now.value = 1
         call_at_stop(self._end_training)  # a divergence or write error skips after_run
+        protect_data_loader_workers(runner.train_loop.dataloader)
+        if runner.val_loop is not None:
+            protect_data_loader_workers(getattr(runner.val_loop, 'dataloader', None))
 
     def _end_training(self) -> None:
         self._training = False
+        self._trains_now.value = 0
         self._restore()
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:

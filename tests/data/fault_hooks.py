@@ -7,6 +7,7 @@ import errno as errno_module
 import math
 import os
 import signal as signal_module
+import subprocess
 import tempfile
 
 import torch
@@ -30,17 +31,25 @@ class SignalAtIter(Hook):
 
     priority = 'HIGHEST'
 
-    def __init__(self, iteration, signal='SIGTERM', group=False, rank=None):
+    def __init__(self, iteration, signal='SIGTERM', group=False, rank=None, from_outside=False):
         self.iteration = iteration
         self.signal = signal_module.Signals[signal]
         self.group = group
         self.rank = rank
+        self.from_outside = from_outside  # sent by another process, as slurmstepd sends it
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if self.rank is not None and self.rank != runner.rank:
             return
         if runner.iter + 1 == self.iteration:
-            if self.group:
+            if self.group and self.from_outside:
+                target = f'-{os.getpgid(0)}'
+                subprocess.run(
+                    ['kill', f'-{self.signal.name[3:]}', '--', target],
+                    check=True,
+                    start_new_session=True,
+                )
+            elif self.group:
                 os.killpg(os.getpgid(0), self.signal)
             else:
                 os.kill(os.getpid(), self.signal)

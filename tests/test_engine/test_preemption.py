@@ -13,10 +13,13 @@ import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
+import torch
 
 from mmseg_dilated.engine import PreemptionHook
+from mmseg_dilated.engine.preemption_hook import protect_data_loader_workers
 from mmseg_dilated.utils.checkpoint import safe_load
 
 from _helpers import (
@@ -70,12 +73,18 @@ def test_sigterm_saves_the_iteration_and_resume_is_bit_exact(runs):
 
 
 @pytest.mark.slow
-def test_a_signal_to_the_process_group_spares_the_data_loader_workers(runs):
-    """slurm signals every process of a job step: the two data-loader workers get SIGUSR1 too
-    (tests/data/preempt_tiny_workers.py), at a checkpoint iteration that is also a validation
-    iteration."""
+@pytest.mark.parametrize(
+    'config', ['preempt_tiny_workers.py', 'preempt_tiny_workers_sigterm.py'], ids=['usr1', 'term']
+)
+def test_a_signal_to_the_process_group_spares_the_data_loader_workers(runs, config):
+    """slurm signals every process of a job step: the two data-loader workers get the signal too
+    (tests/data/preempt_tiny_workers*.py), at a checkpoint iteration that is also a validation
+    iteration. SIGUSR1 comes from the training process; SIGTERM from another process, which
+    PyTorch's own worker handler answers by ending the worker (rc 1, "DataLoader worker (pid N)
+    is killed by signal: Terminated", before the hook reinstalls its handler in the workers)."""
+    work = f'w_{config}'
     proc = subprocess.run(
-        [sys.executable, TRAIN, osp.join(DATA, 'preempt_tiny_workers.py'), '--work-dir', 'w'],
+        [sys.executable, TRAIN, osp.join(DATA, config), '--work-dir', work],
         cwd=str(runs),
         env=dict(os.environ, PYTHONUNBUFFERED='1', **ENV),
         stdout=subprocess.PIPE,
@@ -89,11 +98,14 @@ def test_a_signal_to_the_process_group_spares_the_data_loader_workers(runs):
     assert proc.stdout.count('Saving checkpoint at 20 iterations') == 1  # not saved twice
     assert 'The validation due at iteration 20 was skipped' in proc.stdout
     assert 'Iter(val)' not in proc.stdout
-    assert safe_load(str(runs / 'w' / 'iter_20.pth'), 'cpu')['meta']['iter'] == 20
+    assert safe_load(str(runs / work / 'iter_20.pth'), 'cpu')['meta']['iter'] == 20
 
 
 def _record(calls):
     return lambda signum, frame: calls.append(signum)
+
+
+_NO_LOADERS = SimpleNamespace(train_loop=SimpleNamespace(dataloader=None), val_loop=None)
 
 
 def test_outside_training_a_signal_does_what_it_did_before():
@@ -106,7 +118,7 @@ def test_outside_training_a_signal_does_what_it_did_before():
         assert signal.getsignal(signal.SIGUSR1) is not hook._handle  # handed back
 
         hook = PreemptionHook(signals=('SIGUSR1',))
-        hook.before_train(runner=None)
+        hook.before_train(runner=_NO_LOADERS)
         os.kill(os.getpid(), signal.SIGUSR1)
         os.kill(os.getpid(), signal.SIGUSR1)  # a second one changes nothing
         assert calls == [signal.SIGUSR1] and hook._received == 'SIGUSR1'
@@ -121,13 +133,71 @@ def _signal_self():
     time.sleep(0.2)  # the default action would have ended the process by now
 
 
-def test_a_forked_worker_ignores_the_signal():
+class _SignalSelf(torch.utils.data.Dataset):
+    """A dataset whose worker sends itself SIGTERM and returns its pid if it survives."""
+
+    def __len__(self):
+        return 1
+
+    def __getitem__(self, index):
+        _signal_self()
+        return os.getpid()
+
+
+def _loader(**kwargs):
+    return torch.utils.data.DataLoader(
+        _SignalSelf(), num_workers=1, multiprocessing_context='fork', **kwargs
+    )
+
+
+def test_a_data_loader_worker_ignores_the_signal_while_the_run_trains():
+    """PyTorch's worker loop replaces SIGTERM's handler; a protected loader's workers install
+    the hook's again, after the loader's own worker_init_fn."""
+    hook = PreemptionHook(signals=('SIGTERM',))
+    try:
+        hook._trains_now.value = 1  # as before_train sets it
+        with pytest.raises(RuntimeError, match='killed by signal|exited unexpectedly'):
+            list(_loader())  # not protected: PyTorch's handler ends the worker
+        seeded = []
+        loader = _loader(worker_init_fn=seeded.append)
+        protect_data_loader_workers(loader)
+        protect_data_loader_workers(loader)  # once is enough: not wrapped twice
+        assert loader.worker_init_fn.keywords == {'init_fn': seeded.append}
+        (pid,) = list(loader)
+        assert int(pid) != os.getpid()
+    finally:
+        hook._restore()
+
+
+def test_outside_training_a_data_loader_worker_ends_at_the_signal():
+    hook = PreemptionHook(signals=('SIGTERM',))
+    try:
+        loader = _loader()
+        protect_data_loader_workers(loader)
+        with pytest.raises(RuntimeError, match='exited unexpectedly'):
+            list(loader)  # quietly, as PyTorch's handler ends a worker its parent ends
+    finally:
+        hook._restore()
+
+
+def test_another_forked_process_gets_the_earlier_action():
+    """A process forked from one that built the hook but is not a data-loader worker (a
+    multiprocessing.Pool after a run that raised) dies of SIGTERM as it would have: ignoring
+    the signal there would make Pool.terminate wait for it for ever."""
     hook = PreemptionHook(signals=('SIGTERM',))
     try:
         child = multiprocessing.get_context('fork').Process(target=_signal_self)
         child.start()
         child.join(30)
-        assert child.exitcode == 0  # without the hook: -SIGTERM
+        assert child.exitcode == -signal.SIGTERM
+        hook._training = True  # forked during training: still the earlier action
+        child = multiprocessing.get_context('fork').Process(target=_signal_self)
+        child.start()
+        child.join(30)
+        assert child.exitcode == -signal.SIGTERM
+        with multiprocessing.get_context('fork').Pool(2) as pool:
+            assert pool.map(abs, [-1, -2]) == [1, 2]
+        # (the with block's exit is Pool.terminate: it returns, the workers ended by SIGTERM)
     finally:
         hook._restore()
 

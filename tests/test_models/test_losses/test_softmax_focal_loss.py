@@ -137,9 +137,18 @@ def test_gamma_zero_equals_mmseg_cross_entropy(avg_non_ignore, reduction):
     ce = CrossEntropyLoss(
         class_weight=CLASS_WEIGHT, avg_non_ignore=avg_non_ignore, reduction=reduction
     )
-    torch.testing.assert_close(
-        focal(logits, full_label, ignore_index=255), ce(logits, full_label, ignore_index=255)
-    )
+    try:
+        expected = ce(logits, full_label, ignore_index=255)
+    except IndexError:
+        # onedl-mmsegmentation 1.4.2 (the second host) crashes on every label map here: its
+        # 'mean' normaliser with avg_non_ignore=True indexes the 1-D class_weight[label[valid]]
+        # with the label map's mask. With no ignored pixel both normalisers are PyTorch's
+        # weighted mean, sum(w[y] * l) / sum(w[y]), which is then the reference.
+        assert avg_non_ignore and reduction == 'mean'
+        expected = F.cross_entropy(
+            logits, full_label, weight=torch.tensor(CLASS_WEIGHT), ignore_index=255
+        )
+    torch.testing.assert_close(focal(logits, full_label, ignore_index=255), expected)
     if reduction != 'mean':
         # 'sum' and 'none' never reach mmseg's crashing branch.
         torch.testing.assert_close(
